@@ -1,0 +1,26 @@
+export * from './sandbox-backend';
+export * from './cgroup-driver';
+export * from './scheduler';
+export * from './function-registry';
+export * from './package-resolver';
+export * from './secret-provider';
+export * from './accounting';
+
+import { SandboxBackendPoint } from './sandbox-backend';
+import { CgroupDriverPoint } from './cgroup-driver';
+import { SchedulerPoint } from './scheduler';
+import { FunctionRegistryPoint } from './function-registry';
+import { PackageResolverPoint } from './package-resolver';
+import { SecretProviderPoint } from './secret-provider';
+import { AccountingPoint } from './accounting';
+
+/** Every extension point core defines, in the order the kernel binds them. */
+export const EXTENSION_POINTS = [
+  CgroupDriverPoint,
+  SandboxBackendPoint,
+  FunctionRegistryPoint,
+  PackageResolverPoint,
+  SecretProviderPoint,
+  AccountingPoint,
+  SchedulerPoint,
+];

@@ -1,0 +1,38 @@
+import type { ResourceLimits } from './resource-limits';
+
+/** A function as the worker understands it, parsed from ol.yaml, requirements.txt and f.py comments. */
+export interface FunctionConfig {
+  /** Python file that defines the handler, relative to the code dir. */
+  entry: string;
+  /** Name of the handler function in the entry file. */
+  handler: string;
+  /** Who owns the function (accounting, quotas, log access). */
+  owner: string;
+  /** Allowed HTTP methods, upper case; null means any. */
+  methods: string[] | null;
+  /** Environment variables the instance gets (nothing else from the host). */
+  environment: Record<string, string>;
+  /** OpenLambda's `reuse-sandbox`: keep warm instances between requests. */
+  reuseSandbox: boolean;
+  /** PEP 508 requirement strings the function needs. */
+  packages: string[];
+  /** Modules to import before the first request. */
+  imports: string[];
+  /** The limits this function asked for; unset keys take the operator's defaults. */
+  limits: Partial<ResourceLimits>;
+}
+
+/** A function version the registry can hand out: code on disk plus parsed config. */
+export interface FunctionSource {
+  name: string;
+  /** Content-derived version; a new one retires instances of the old. */
+  version: string;
+  /** Absolute path of the code directory (mounted read-only at /handler). */
+  codeDir: string;
+}
+
+/** A function ready to run: source, config and the limits it will get. */
+export interface LoadedFunction extends FunctionSource {
+  config: FunctionConfig;
+  limits: ResourceLimits;
+}

@@ -1,0 +1,23 @@
+/**
+ * The public API of OL Kernel's core: everything a plugin may import.
+ * Built-in plugins import from here only (`../../core`), never from deeper
+ * paths, so that a third-party plugin can do exactly what they do.
+ */
+import 'reflect-metadata';
+
+export { injectable, inject, singleton } from 'tsyringe';
+export { CORE_API_VERSION } from './api-version';
+export { definePlugin } from './plugin/plugin';
+export type { PluginManifest, PluginContext, ProviderClass } from './plugin/plugin';
+export { defineExtensionPoint } from './plugin/extension-point';
+export type { ExtensionPoint, CombineKind, Probeable } from './plugin/extension-point';
+export { PluginError } from './plugin/plugin-error';
+export { Tokens } from './di/tokens';
+export * from './extension-points';
+export type { ResourceLimits } from './functions/resource-limits';
+export type { FunctionConfig, FunctionSource, LoadedFunction } from './functions/function-config';
+export type { Invocation, InvocationOutcome, InvocationFailure, FailureKind } from './invoke/invocation';
+export type { WorkerPaths } from './lifecycle/worker-paths';
+export type { WorkerConfig } from './config/worker-config';
+export type { Logger } from './log/logger';
+export { ConfigError } from './config/schema-validator';
