@@ -11,6 +11,8 @@ export const Tokens = {
   Logger: Symbol.for('ol.core.Logger'),
   /** Inside a plugin's container: that plugin's validated config section. */
   PluginConfig: Symbol.for('ol.core.PluginConfig'),
+  /** The root DI container (for optional extension points). */
+  Container: Symbol.for('ol.core.Container'),
   /** FunctionLoader: name -> LoadedFunction (registry + config + limits). */
   FunctionLoader: Symbol.for('ol.core.FunctionLoader'),
 } as const;

@@ -1,0 +1,64 @@
+import { inject, injectable, type DependencyContainer } from 'tsyringe';
+import { Tokens } from '../di/tokens';
+import type { WorkerConfig } from '../config/worker-config';
+import { ConfigError } from '../config/schema-validator';
+import { FunctionRegistryPoint, type FunctionRegistry } from '../extension-points/function-registry';
+import { PackageResolverPoint } from '../extension-points/package-resolver';
+import { HttpError } from '../http/http-error';
+import type { LoadedFunction } from './function-config';
+import { readFunctionConfig, resolveLimits } from './read-function-config';
+
+/**
+ * Turns a function name into a LoadedFunction: asks the registry for the
+ * current version, parses its config once per version, and applies the
+ * operator's limits. Keeps only the latest version per name, so its memory
+ * is bounded by the number of live functions.
+ */
+@injectable()
+export class FunctionLoader {
+  private readonly cache = new Map<string, LoadedFunction>();
+
+  constructor(
+    @inject(FunctionRegistryPoint.token) private readonly registry: FunctionRegistry,
+    @inject(Tokens.WorkerConfig) private readonly config: WorkerConfig,
+    @inject(Tokens.Container) private readonly container: DependencyContainer,
+  ) {}
+
+  async load(name: string): Promise<LoadedFunction> {
+    const source = await this.registry.lookup(name);
+    if (!source) {
+      this.cache.delete(name);
+      throw new HttpError(404, 'function-not-found', `no function named "${name}"`, 'install it with `ol admin install <dir> -n NAME` or check the name');
+    }
+    const cached = this.cache.get(name);
+    if (cached?.version === source.version) return cached;
+    const loaded = this.parse(source.name, source.version, source.codeDir);
+    this.cache.set(name, loaded);
+    return loaded;
+  }
+
+  /** Validate a function directory without caching it (used when installing). */
+  check(name: string, codeDir: string): LoadedFunction {
+    return this.parse(name, 'check', codeDir);
+  }
+
+  forget(name: string): void {
+    this.cache.delete(name);
+  }
+
+  private parse(name: string, version: string, codeDir: string): LoadedFunction {
+    try {
+      const config = readFunctionConfig(codeDir, name);
+      const limits = resolveLimits(config.limits, this.config.limits.defaults, this.config.limits.max, `${name}/ol.yaml`);
+      if (config.packages.length && !this.container.isRegistered(PackageResolverPoint.token, true)) {
+        throw new ConfigError(name, [
+          `needs packages (${config.packages.join(', ')}) but this worker has no package resolver plugin; ask the operator to enable one, or remove the requirements`,
+        ]);
+      }
+      return { name, version, codeDir, config, limits };
+    } catch (e) {
+      if (e instanceof ConfigError) throw new HttpError(422, 'bad-function-config', `function "${name}" cannot be loaded: ${e.message}`, 'fix the function and upload it again');
+      throw e;
+    }
+  }
+}

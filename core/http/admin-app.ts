@@ -1,0 +1,71 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { FunctionRegistry } from '../extension-points/function-registry';
+import type { Scheduler } from '../extension-points/scheduler';
+import type { FunctionLoader } from '../functions/function-loader';
+import type { InvokeService } from '../invoke/invoke-service';
+import type { Logger } from '../log/logger';
+import { HttpError } from './http-error';
+import { errorBody, readBody, requestId } from './middleware';
+import { mountRunRoute } from './run-route';
+
+export interface AdminDeps {
+  invoker: InvokeService;
+  registry: FunctionRegistry;
+  scheduler: Scheduler;
+  loader: FunctionLoader;
+  log: Logger;
+  maxBody: number;
+  maxArchive: number;
+  status: () => object;
+}
+
+/**
+ * The admin API, served only on the worker's Unix socket (mode 0600 inside a
+ * 0700 worker dir): registry management, stats, and `/run` for the CLI.
+ */
+export function createAdminApp(d: AdminDeps): Koa {
+  const app = new Koa();
+  const router = new Router();
+  mountRunRoute(router, d.invoker, d.maxBody);
+  router.get('/status', (ctx) => {
+    ctx.body = d.status();
+  });
+  router.get('/stats', (ctx) => {
+    ctx.body = { scheduler: d.scheduler.stats(), memory: process.memoryUsage() };
+  });
+  router.get('/registry', async (ctx) => {
+    ctx.body = { functions: await d.registry.list() };
+  });
+  router.post('/registry/:name', async (ctx) => {
+    ctx.body = await install(d, ctx.params.name, await readBody(ctx, d.maxArchive));
+    ctx.status = 201;
+  });
+  router.delete('/registry/:name', async (ctx) => {
+    const name = ctx.params.name;
+    if (!d.registry.writable || !(await d.registry.remove!(name))) {
+      throw new HttpError(404, 'function-not-found', `no uploaded function named "${name}"`, 'GET /registry lists the functions');
+    }
+    d.loader.forget(name);
+    await d.scheduler.retire(name);
+    ctx.status = 204;
+  });
+  app.use(requestId()).use(errorBody(d.log)).use(router.routes());
+  return app;
+}
+
+/** Store the archive, check the function loads (or take it out again), retire old instances. */
+async function install(d: AdminDeps, name: string, archive: Buffer): Promise<object> {
+  if (!d.registry.writable) throw new HttpError(405, 'registry-read-only', 'no loaded registry plugin accepts uploads', 'enable a writable registry plugin (e.g. registry-dir)');
+  const source = await d.registry.install!(name, archive);
+  try {
+    d.loader.check(name, source.codeDir);
+  } catch (e) {
+    await d.registry.remove!(name);
+    throw e instanceof HttpError ? new HttpError(400, e.code, `rejected: ${e.message}`, e.hint) : e;
+  }
+  d.loader.forget(name);
+  await d.scheduler.retire(name, source.version);
+  d.log.info({ fn: name, version: source.version }, 'function installed');
+  return { name, version: source.version };
+}

@@ -1,0 +1,415 @@
+"""OL Kernel sandbox runtime: serves one Python function over HTTP on a Unix socket.
+
+Runs as pid 2 inside a SOCK sandbox with Debian's /usr/bin/python3 and the
+standard library only:
+
+    /usr/bin/python3 -u -B /runtime/ol_runtime.py --socket /host/ol.sock \
+        --code /handler --entry f.py --handler f --status-fd 3 [--path DIR ...]
+
+Protocol (HTTP/1.1, keep-alive, one request at a time):
+    POST /run      JSON body (empty means event None) -> handler(event)
+                   200 application/json: json.dumps(return value)
+                   400/500 application/json: {"error": {"kind", "type", "message", ...}}
+                   kinds: "bad-event" (400), "load", "exception", "exit", "bad-return" (500)
+    GET  /health   200 text/plain "ok"
+    anything else  404 {"error": {"kind": "not-found", ...}}
+The X-OL-Request-Id request header is echoed on the response.
+
+Status fd: one line, "ready" once the function is loaded (or failed to load:
+that is reported per request) and the socket listens, or "error <reason>"
+if the runtime itself could not start (then it exits 1).
+"""
+
+import argparse
+import http.server
+import importlib.util
+import json
+import os
+import selectors
+import signal
+import socket
+import stat
+import sys
+import traceback
+
+
+class Terminate(BaseException):
+    """Raised by the SIGTERM handler.
+
+    A BaseException so that a function's `except Exception` cannot swallow
+    it, and a class of our own so that the runtime's catch-all for
+    SystemExit and friends can let it through.
+    """
+
+
+def _on_signal(signum, frame):
+    raise Terminate(signum)
+
+
+# Frames in this file (and importlib's) are noise in the author's traceback.
+_RUNTIME_FILE = _on_signal.__code__.co_filename
+
+
+def _is_runtime_frame(filename):
+    return filename == _RUNTIME_FILE or filename.startswith("<frozen importlib")
+
+
+def type_name(cls):
+    """Qualified class name: "ValueError", "f.MyError", "json.decoder.JSONDecodeError"."""
+    if cls.__module__ in ("builtins", "__main__"):
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def safe_str(exc):
+    try:
+        return str(exc)
+    except Exception:  # a broken __str__ must not break the error report
+        return f"<{type_name(type(exc))} with unprintable message>"
+
+
+def describe(kind, exc, **extra):
+    """The error object for an exception, with runtime frames trimmed from its traceback."""
+    tb = exc.__traceback__
+    while tb is not None and _is_runtime_frame(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    error = {
+        "kind": kind,
+        "type": type_name(type(exc)),
+        "message": safe_str(exc),
+        "traceback": "".join(traceback.format_exception(type(exc), exc, tb)),
+    }
+    error.update(extra)
+    return error
+
+
+def error_json(error):
+    return json.dumps({"error": error}).encode()
+
+
+RETURN_HINT = ("return only dicts (with string keys), lists, strings, finite numbers, "
+               "booleans and None; convert other values first, e.g. a set with list(...), "
+               "a datetime with .isoformat(), bytes with .decode() or base64")
+
+
+class _Unserialisable(TypeError):
+    def __init__(self, obj):
+        super().__init__(type_name(type(obj)))
+        self.obj = obj
+
+
+def _reject(obj):
+    raise _Unserialisable(obj)
+
+
+class Function:
+    """The loaded handler, or the reason it could not be loaded."""
+
+    def __init__(self, code_dir, entry, handler_name):
+        self.handler_name = handler_name
+        self.handler = None
+        self.load_error = None  # pre-encoded body, answered to every /run
+        try:
+            self.handler = self._load(code_dir, entry, handler_name)
+        except Terminate:
+            raise
+        except BaseException as e:  # SyntaxError, ImportError, even sys.exit() at import time
+            self.load_error = error_json(describe("load", e))
+
+    @staticmethod
+    def _load(code_dir, entry, handler_name):
+        path = os.path.join(code_dir, entry)
+        name = os.path.splitext(os.path.basename(entry))[0]
+        if name in sys.modules:
+            raise ImportError(f"{entry} would be imported as module {name!r}, which is already "
+                              f"loaded (a standard library module?); rename the file")
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None:
+            raise ImportError(f"{path} is not a Python source file")
+        module = importlib.util.module_from_spec(spec)
+        # Registered before running it, as `import f` would, so that pickle,
+        # dataclasses and `import f` from the function's own modules work.
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+        handler = getattr(module, handler_name, None)
+        if handler is None:
+            raise AttributeError(f"{entry} defines no {handler_name!r}; "
+                                 f"the runtime calls {handler_name}(event)")
+        if not callable(handler):
+            raise TypeError(f"{entry}: {handler_name} is a {type_name(type(handler))}, "
+                            f"not a function")
+        return handler
+
+    def run(self, body):
+        """Run the handler on a request body; return (status, JSON bytes)."""
+        if self.load_error is not None:
+            return 500, self.load_error
+        try:
+            event = json.loads(body) if body.strip() else None
+        except ValueError as e:  # JSONDecodeError and UnicodeDecodeError alike
+            return 400, error_json({"kind": "bad-event", "type": type_name(type(e)),
+                                    "message": f"request body is not valid JSON: {e}"})
+        try:
+            result = self.handler(event)
+        except Terminate:
+            raise
+        except (SystemExit, KeyboardInterrupt) as e:
+            # The server must outlive the function's attempt to end the process.
+            code = e.code if isinstance(e, SystemExit) else None
+            if not isinstance(code, (int, str, type(None))):
+                code = repr(code)
+            return 500, error_json(describe(
+                "exit", e, code=code,
+                message=f"the function raised {type(e).__name__} (code {code!r}) instead of "
+                        f"returning; the runtime caught it and keeps serving"))
+        except BaseException as e:
+            return 500, error_json(describe("exception", e))
+        try:
+            # allow_nan=False: NaN/Infinity are not JSON and break the caller's parser.
+            return 200, json.dumps(result, allow_nan=False, default=_reject).encode()
+        except _Unserialisable as e:
+            culprit, detail = type_name(type(e.obj)), f"contains a {type_name(type(e.obj))}"
+        except (TypeError, ValueError, RecursionError) as e:
+            culprit, detail = type_name(type(e)), f"cannot be serialised as JSON ({e})"
+        return 500, error_json({
+            "kind": "bad-return", "type": culprit,
+            "message": f"the value returned by {self.handler_name} {detail}; {RETURN_HINT}"})
+
+
+class Connection(http.server.BaseHTTPRequestHandler):
+    """One client connection; the serve loop calls handle_one_request() when it has a request."""
+
+    protocol_version = "HTTP/1.1"
+
+    def version_string(self):  # the Server header; no Python version on the wire
+        return "ol-runtime"
+
+    def __init__(self, sock, function):
+        # BaseRequestHandler.__init__ would serve the whole connection before
+        # returning (setup, handle, finish). The serve loop instead serves a
+        # request whenever one is ready on any connection, so that an idle
+        # keep-alive connection never blocks another client; set up only.
+        self.request = sock
+        self.client_address = "unix"
+        self.server = None
+        self.function = function
+        self.close_connection = True  # until parse_request() sees HTTP/1.1 keep-alive
+        self.setup()
+
+    def serve_ready(self):
+        """Serve the waiting request, and any the client pipelined behind it.
+
+        Returns False once the connection should be closed.
+        """
+        self.handle_one_request()
+        while not self.close_connection and self._buffered():
+            self.handle_one_request()
+        return not self.close_connection
+
+    def _buffered(self):
+        # Pipelined bytes may already sit in rfile's buffer, where select()
+        # cannot see them. A non-blocking peek returns them, or b"" if none.
+        self.connection.setblocking(False)
+        try:
+            return bool(self.rfile.peek(1))
+        except OSError:
+            return False
+        finally:
+            self.connection.setblocking(True)
+
+    def close(self):
+        try:
+            self.finish()
+        except OSError:
+            pass
+        self.connection.close()
+
+    # Stderr belongs to the function's output, and client_address is not a
+    # (host, port) tuple on a Unix socket: no per-request logging.
+    def log_message(self, format, *args):
+        pass
+
+    def address_string(self):
+        return "unix"
+
+    def _route(self):
+        try:
+            body = self._read_body()
+        except ValueError as e:
+            self.close_connection = True  # the stream is out of sync now
+            return self._send(400, error_json({"kind": "bad-request", "message": str(e)}))
+        path = self.path.split("?", 1)[0]
+        if (self.command, path) == ("POST", "/run"):
+            self._send(*self.function.run(body))
+        elif self.command in ("GET", "HEAD") and path == "/health":
+            self._send(200, b"ok", "text/plain")
+        else:
+            self._send(404, error_json({
+                "kind": "not-found",
+                "message": f"no route for {self.command} {path}; "
+                           f"the runtime serves POST /run and GET /health"}))
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _route
+
+    def _read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        if not length.strip().isdigit():
+            raise ValueError(f"bad Content-Length {length!r}")
+        body = self.rfile.read(int(length))
+        if len(body) < int(length):
+            raise ValueError("connection closed in the middle of the request body")
+        return body
+
+    def _read_chunked(self):
+        parts = []
+        while True:
+            line = self.rfile.readline(65537)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise ValueError(f"bad chunk size line {line[:40]!r}") from None
+            if size == 0:
+                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass  # trailer fields: ignored
+                return b"".join(parts)
+            chunk = self.rfile.read(size)
+            if len(chunk) < size or self.rfile.readline(65537) not in (b"\r\n", b"\n"):
+                raise ValueError("malformed chunked request body")
+            parts.append(chunk)
+
+    def _send(self, status, body, content_type="application/json"):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        headers = getattr(self, "headers", None)
+        request_id = headers.get("X-OL-Request-Id") if headers is not None else None
+        if request_id:
+            self.send_header("X-OL-Request-Id", request_id)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(body)
+
+    def send_error(self, code, message=None, explain=None):
+        # Protocol errors found by BaseHTTPRequestHandler itself (bad request
+        # line, oversized headers, unknown method): JSON like every other
+        # answer, and close, as the stream may be out of sync.
+        self.close_connection = True
+        reason = message or self.responses.get(code, ("error",))[0]
+        self._send(code, error_json({"kind": "bad-request", "message": reason}))
+
+
+def listen(path):
+    try:
+        if stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)  # stale, from an earlier run of this sandbox
+    except FileNotFoundError:
+        pass
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        sock.listen(16)
+    except OSError as e:
+        sock.close()
+        raise OSError(e.errno, f"cannot listen on {path}: {e.strerror}") from None
+    return sock
+
+
+def serve(listener, function):
+    """Single-threaded loop: one request at a time, over any number of connections."""
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    while True:
+        for key, _ in selector.select():
+            if key.fileobj is listener:
+                try:
+                    sock, _ = listener.accept()
+                except OSError:
+                    continue
+                selector.register(sock, selectors.EVENT_READ, Connection(sock, function))
+                continue
+            conn = key.data
+            try:
+                keep = conn.serve_ready()
+            except OSError:
+                keep = False  # the client went away mid-request
+            except Exception:
+                # A bug in the runtime, not in the function: say so, drop
+                # only this connection, keep serving.
+                sys.stderr.write("ol-runtime: internal error\n" + traceback.format_exc())
+                keep = False
+            if not keep:
+                selector.unregister(key.fileobj)
+                conn.close()
+
+
+def report(fd, line):
+    if fd is None:
+        return
+    try:
+        os.write(fd, (line + "\n").encode())
+        os.close(fd)
+    except OSError:
+        pass  # nobody is listening; serving is still right
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="OL Kernel sandbox runtime")
+    parser.add_argument("--socket", required=True, help="Unix socket path to serve on")
+    parser.add_argument("--code", required=True, help="the function's code directory")
+    parser.add_argument("--entry", default="f.py", help="entry file inside --code")
+    parser.add_argument("--handler", default="f", help="function called with the event")
+    parser.add_argument("--status-fd", type=int, help="fd that receives the 'ready' line")
+    parser.add_argument("--path", action="append", default=[], help="prepend to sys.path")
+    args = parser.parse_args(argv)
+
+    status_fd = args.status_fd
+    if status_fd is not None:
+        # Subprocesses the function starts must not hold the worker's pipe open.
+        os.set_inheritable(status_fd, False)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+    code_dir = os.path.abspath(args.code)
+    # The function's own modules first, then package dirs, then the stdlib;
+    # the runtime's directory (sys.path[0] for a script) is not the function's.
+    runtime_dir = os.path.dirname(_RUNTIME_FILE)
+    sys.path[:] = [code_dir] + [os.path.abspath(p) for p in args.path] + [
+        p for p in sys.path if os.path.abspath(p or ".") != runtime_dir]
+    sys.argv = [os.path.join(code_dir, args.entry)]
+
+    listener = None
+    try:
+        try:
+            os.chdir(code_dir)  # relative paths in the function find its data files
+            function = Function(code_dir, args.entry, args.handler)
+            listener = listen(args.socket)
+        except Exception as e:
+            report(status_fd, f"error {type(e).__name__}: {e}")
+            return 1
+        report(status_fd, "ready")
+        serve(listener, function)
+    except Terminate:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # no second Terminate mid-cleanup
+        if listener is not None:
+            listener.close()
+            try:
+                os.unlink(args.socket)
+            except OSError:
+                pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
