@@ -21,3 +21,6 @@ export type { WorkerPaths } from './lifecycle/worker-paths';
 export type { WorkerConfig } from './config/worker-config';
 export type { Logger } from './log/logger';
 export { ConfigError } from './config/schema-validator';
+export * from './util/wait-for-file';
+export * from './util/slow-op';
+export * from './util/cgroup-fs';

@@ -1,0 +1,89 @@
+import * as path from 'node:path';
+import type { LoadedFunction } from '../../core';
+import { BASE_ROOT_ENTRIES, type SockConfig } from './config';
+import { RUNTIME_MOUNT, RUNTIME_SCRIPT } from './runtime-location';
+
+/** The status fd number in the launcher and the program (stdio index 3 of the spawn). */
+export const STATUS_FD = 3;
+
+/** Inside the sandbox: the scratch dir, the runtime's socket in it, and the code. */
+export const SCRATCH_MOUNT = '/host';
+export const SOCKET_NAME = 'ol.sock';
+export const CODE_MOUNT = '/handler';
+
+const BASE_ENV: Record<string, string> = {
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  HOME: SCRATCH_MOUNT,
+  LANG: 'C.UTF-8',
+};
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export interface LaunchPlan {
+  fn: LoadedFunction;
+  /** Host dirs of this sandbox. */
+  rootDir: string;
+  scratchDir: string;
+  runtimeDir: string;
+  cgroupProcsFiles: string[];
+  config: SockConfig;
+}
+
+/** The ol-launcher argv (see native/README.md) for one sandbox running the Python runtime. */
+export function launcherArgs(plan: LaunchPlan): string[] {
+  const { fn, config } = plan;
+  return [
+    '--die-with-parent',
+    '--status-fd', String(STATUS_FD),
+    ...plan.cgroupProcsFiles.flatMap((f) => ['--cgroup-procs', f]),
+    '--root', plan.rootDir,
+    ...baseBinds(config),
+    '--ro-bind', plan.runtimeDir, RUNTIME_MOUNT,
+    '--ro-bind', fn.codeDir, CODE_MOUNT,
+    '--bind', plan.scratchDir, SCRATCH_MOUNT,
+    '--tmpfs', '/tmp', String(config.tmp_mb * 1024 * 1024),
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--hostname', config.hostname,
+    ...(config.network === 'none' ? ['--unshare-net'] : []),
+    ...Object.entries(sandboxEnv(fn)).flatMap(([k, v]) => ['--setenv', k, v]),
+    '--uid', String(config.uid),
+    '--gid', String(config.gid),
+    '--chdir', SCRATCH_MOUNT,
+    '--',
+    ...runtimeCommand(fn, config.python),
+  ];
+}
+
+function baseBinds(config: SockConfig): string[] {
+  if (config.base_root) {
+    return BASE_ROOT_ENTRIES.flatMap((e) => ['--ro-bind-try', path.join(config.base_root!, e), `/${e}`]);
+  }
+  return config.base_binds.flatMap((p) => ['--ro-bind-try', p, p]);
+}
+
+/** The instance's environment: a fixed base, then the function's own variables (ol.yaml `environment`). */
+export function sandboxEnv(fn: LoadedFunction): Record<string, string> {
+  const env = { ...BASE_ENV };
+  for (const [name, value] of Object.entries(fn.config.environment ?? {})) {
+    if (!ENV_NAME.test(name)) {
+      throw new Error(`function ${fn.name}: environment variable name ${JSON.stringify(name)} is invalid; use letters, digits and _ (not starting with a digit) in ol.yaml environment`);
+    }
+    if (String(value).includes('\0')) {
+      throw new Error(`function ${fn.name}: environment variable ${name} contains a NUL byte, which no process environment can hold; remove it from ol.yaml environment`);
+    }
+    env[name] = String(value);
+  }
+  return env;
+}
+
+function runtimeCommand(fn: LoadedFunction, python: string): string[] {
+  return [
+    python, '-u', '-B', path.posix.join(RUNTIME_MOUNT, RUNTIME_SCRIPT),
+    '--socket', path.posix.join(SCRATCH_MOUNT, SOCKET_NAME),
+    '--code', CODE_MOUNT,
+    '--entry', fn.config.entry,
+    '--handler', fn.config.handler,
+    '--status-fd', String(STATUS_FD),
+  ];
+}

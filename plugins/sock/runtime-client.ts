@@ -1,0 +1,71 @@
+import { Client } from 'undici';
+import type { Invocation, InvocationFailure, InvocationOutcome } from '../../core';
+
+/** Runtime error kinds that map one to one onto FailureKind (the instance lives on). */
+const FUNCTION_KINDS = new Set(['exception', 'load', 'bad-return', 'exit']);
+
+/**
+ * HTTP/1.1 over the sandbox's Unix socket to ol_runtime.py: one keep-alive
+ * connection, one request at a time. Timeouts are the caller's (an
+ * AbortSignal): undici's own header and body timeouts are off, since a
+ * function may legitimately run for as long as its limit allows.
+ */
+export class RuntimeClient {
+  private readonly client: Client;
+
+  constructor(socketPath: string) {
+    this.client = new Client('http://sandbox', {
+      socketPath,
+      pipelining: 1,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: 60_000,
+      keepAliveMaxTimeout: 600_000,
+    });
+  }
+
+  /**
+   * POST /run. Resolves with the outcome the runtime reported; rejects when
+   * the connection failed or closed without an answer, or the signal fired.
+   */
+  async run(inv: Invocation, signal: AbortSignal): Promise<InvocationOutcome> {
+    const res = await this.client.request({
+      path: '/run',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-ol-request-id': inv.requestId },
+      body: inv.body,
+      signal,
+    });
+    const body = Buffer.from(await res.body.arrayBuffer());
+    const contentType = String(res.headers['content-type'] ?? 'application/json');
+    if (res.statusCode === 200) return { ok: true, body, contentType };
+    return { ok: false, failure: runtimeFailure(res.statusCode, body) };
+  }
+
+  async close(): Promise<void> {
+    await this.client.destroy().catch(() => undefined);
+  }
+}
+
+/** A 4xx/5xx answer of the runtime as an InvocationFailure. */
+export function runtimeFailure(status: number, body: Buffer): InvocationFailure {
+  let error: Record<string, unknown> | undefined;
+  try {
+    error = JSON.parse(body.toString('utf8'))?.error;
+  } catch {
+    error = undefined;
+  }
+  if (!error || typeof error !== 'object') {
+    return { kind: 'exception', type: 'RuntimeProtocolError', message: `the sandbox runtime answered HTTP ${status} without an error object: ${body.toString('utf8').slice(0, 500)}` };
+  }
+  const kind = String(error.kind);
+  const failure: InvocationFailure = {
+    kind: FUNCTION_KINDS.has(kind) ? (kind as InvocationFailure['kind']) : 'exception',
+    message: String(error.message ?? ''),
+  };
+  if (typeof error.type === 'string') failure.type = error.type;
+  if (typeof error.traceback === 'string') failure.traceback = error.traceback;
+  // bad-event and the runtime's protocol errors: the event, not the function, is at fault.
+  if (!FUNCTION_KINDS.has(kind)) failure.message = `the sandbox runtime rejected the request (${kind}): ${failure.message}`;
+  return failure;
+}
