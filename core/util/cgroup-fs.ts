@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { Backoff } from './wait-for-file';
 
 /**
@@ -173,6 +173,14 @@ export async function readCgroupMounts(): Promise<CgroupMount[]> {
 export function cgroupDir(mount: CgroupMount, cgroupPath: string): string {
   const rel = mount.root !== '/' && (cgroupPath === mount.root || cgroupPath.startsWith(mount.root + '/')) ? cgroupPath.slice(mount.root.length) : cgroupPath;
   return path.join(mount.mountPoint, rel);
+}
+
+/** Whether this process may write `file` (a cgroup directory or control file). */
+export async function isWritable(file: string): Promise<boolean> {
+  return access(file, constants.W_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** True when `dir` is `base` or lies below it. */

@@ -31,6 +31,8 @@ export class DirRegistry implements FunctionRegistry {
   private readonly lock = new KeyedLock();
   /** Names whose code is between "old renamed away" and "new renamed in". */
   private readonly swapping = new Map<string, Promise<void>>();
+  /** Bumped when any swap starts or ends. */
+  private swapEpoch = 0;
   private prepared?: Promise<void>;
 
   constructor(
@@ -54,6 +56,7 @@ export class DirRegistry implements FunctionRegistry {
     let found: FunctionSource | null = null;
     for (let attempt = 1; attempt <= LOOKUP_ATTEMPTS; attempt++) {
       await this.swapping.get(name);
+      const epoch = this.swapEpoch;
       try {
         found = await this.find(name);
       } catch (e) {
@@ -61,7 +64,9 @@ export class DirRegistry implements FunctionRegistry {
         if (!isGone(e) || attempt === LOOKUP_ATTEMPTS) throw e;
         continue;
       }
-      if (!this.swapping.has(name)) break;
+      // A swap that overlapped the search may have hidden the upload from it
+      // (and shown a read-only function of the same name instead).
+      if (this.swapEpoch === epoch) break;
     }
     return found;
   }
@@ -87,14 +92,20 @@ export class DirRegistry implements FunctionRegistry {
       try {
         const root = await extractArchive(archive, scratch, this.limits);
         const codeDir = path.join(this.uploadDir, name);
+        // Taken before the swap (renaming the directory leaves its entries' stats
+        // alone), so it describes what we installed even if another writer
+        // replaces it right after.
+        const version = await dirVersion(root);
         const swap = swapInto(root, codeDir, this.uploadDir, name);
         this.swapping.set(name, swap.catch(() => undefined));
+        this.swapEpoch++;
         try {
           await swap;
         } finally {
           this.swapping.delete(name);
+          this.swapEpoch++;
         }
-        const source = { name, version: await dirVersion(codeDir), codeDir };
+        const source = { name, version, codeDir };
         this.log.info({ function: name, version: source.version, bytes: archive.length }, 'function installed');
         return source;
       } catch (e) {

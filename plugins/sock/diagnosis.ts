@@ -29,12 +29,7 @@ export function diagnoseDeath(d: Death): InvocationFailure {
       signal: 'SIGKILL',
     };
   }
-  if (d.after.pidsLimitHits > d.before.pidsLimitHits) {
-    return {
-      kind: 'pids',
-      message: `function ${d.fnName} hit its process limit of ${d.limits.procs} processes and threads and its instance died; raise limits.procs in ol.yaml (the operator caps it) or start fewer processes and threads${tail(d)}`,
-    };
-  }
+  if (d.after.pidsLimitHits > d.before.pidsLimitHits) return pidsFailure(d.fnName, d.limits, 'its instance died', tail(d));
   const signal = exitSignal(d.exit);
   if (signal) {
     return { kind: 'signal', signal, message: `function ${d.fnName}'s instance was killed by signal ${signal} while handling the request${tail(d)}` };
@@ -42,6 +37,14 @@ export function diagnoseDeath(d: Death): InvocationFailure {
   return {
     kind: 'crashed',
     message: `function ${d.fnName}'s instance exited with code ${d.exit.code ?? 'unknown'} while handling the request (os._exit, a crash in native code, or a broken runtime)${tail(d)}`,
+  };
+}
+
+/** The instance hit pids.max and could not answer properly (it died, or copies of it garbled the answer). */
+export function pidsFailure(fnName: string, limits: ResourceLimits, what: string, extra = ''): InvocationFailure {
+  return {
+    kind: 'pids',
+    message: `function ${fnName} hit its process limit of ${limits.procs} processes and threads and ${what}; raise limits.procs in ol.yaml (the operator caps it) or start fewer processes and threads${extra}`,
   };
 }
 

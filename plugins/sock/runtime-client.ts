@@ -1,6 +1,9 @@
 import { Client } from 'undici';
 import type { Invocation, InvocationFailure, InvocationOutcome } from '../../core';
 
+/** The failure type given to answers that do not follow the runtime protocol. */
+export const PROTOCOL_ERROR = 'RuntimeProtocolError';
+
 /** Runtime error kinds that map one to one onto FailureKind (the instance lives on). */
 const FUNCTION_KINDS = new Set(['exception', 'load', 'bad-return', 'exit']);
 
@@ -56,7 +59,7 @@ export function runtimeFailure(status: number, body: Buffer): InvocationFailure 
     error = undefined;
   }
   if (!error || typeof error !== 'object') {
-    return { kind: 'exception', type: 'RuntimeProtocolError', message: `the sandbox runtime answered HTTP ${status} without an error object: ${body.toString('utf8').slice(0, 500)}` };
+    return { kind: 'exception', type: PROTOCOL_ERROR, message: `the sandbox runtime answered HTTP ${status} without an error object: ${body.toString('utf8').slice(0, 500)}` };
   }
   const kind = String(error.kind);
   const failure: InvocationFailure = {

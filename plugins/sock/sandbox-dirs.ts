@@ -29,9 +29,14 @@ export class SandboxDirs {
     }
     await fs.mkdir(sandboxesDir, { recursive: true, mode: 0o711 });
     await fs.mkdir(dirs.base, { mode: 0o711 });
-    await fs.mkdir(dirs.root, { mode: 0o755 });
-    await fs.mkdir(dirs.scratch, { mode: 0o700 });
-    await fs.chown(dirs.scratch, owner.uid, owner.gid);
+    try {
+      await fs.mkdir(dirs.root, { mode: 0o755 });
+      await fs.mkdir(dirs.scratch, { mode: 0o700 });
+      await fs.chown(dirs.scratch, owner.uid, owner.gid);
+    } catch (e) {
+      await fs.rm(dirs.base, { recursive: true, force: true });
+      throw e;
+    }
     return dirs;
   }
 

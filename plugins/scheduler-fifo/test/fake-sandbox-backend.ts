@@ -83,6 +83,7 @@ export class FakeSandbox implements Sandbox {
     await nextTurn();
     this.pauses++;
     this.state = 'paused';
+    this.backend.changed();
   }
 
   async unpause(): Promise<void> {
@@ -90,6 +91,7 @@ export class FakeSandbox implements Sandbox {
     await nextTurn();
     this.unpauses++;
     this.state = 'running';
+    this.backend.changed();
   }
 
   async destroy(reason: string): Promise<void> {
@@ -98,6 +100,7 @@ export class FakeSandbox implements Sandbox {
     await nextTurn();
     this.state = 'dead';
     this.backend.destroyed.push(this);
+    this.backend.changed();
   }
 }
 
@@ -105,6 +108,8 @@ export class FakeSandboxBackend extends EventEmitter implements SandboxBackend {
   readonly created: FakeSandbox[] = [];
   readonly destroyed: FakeSandbox[] = [];
   readonly misuses: string[] = [];
+  /** Sandbox ids in the order their invocations finished. */
+  readonly finished: string[] = [];
   /** Invocations with `hold` wait for this; replace it to hold again. */
   gate = new Gate();
   /** The next this-many create() calls fail. */
@@ -122,6 +127,7 @@ export class FakeSandboxBackend extends EventEmitter implements SandboxBackend {
     }
     const sb = new FakeSandbox(`sb${this.created.length + 1}`, fn, this);
     this.created.push(sb);
+    this.changed();
     return sb;
   }
 
@@ -132,17 +138,21 @@ export class FakeSandboxBackend extends EventEmitter implements SandboxBackend {
     return this.created.filter((s) => s.destroyReason === undefined);
   }
 
-  /** Resolves once `n` invocations run at the same time (event-driven, no polling). */
-  untilInFlight(n: number): Promise<void> {
+  /** Resolves once `cond` holds, re-checked on every change the fake makes (no polling). */
+  until(cond: () => boolean): Promise<void> {
     return new Promise((resolve) => {
       const check = () => {
-        if (this.inFlight < n) return;
-        this.off('enter', check);
+        if (!cond()) return;
+        this.off('change', check);
         resolve();
       };
-      this.on('enter', check);
+      this.on('change', check);
       check();
     });
+  }
+
+  changed(): void {
+    this.emit('change');
   }
 
   misuse(what: string): void {
@@ -155,11 +165,13 @@ export class FakeSandboxBackend extends EventEmitter implements SandboxBackend {
     const n = (this.inFlightByFn.get(sb.fn.name) ?? 0) + 1;
     this.inFlightByFn.set(sb.fn.name, n);
     this.maxInFlightByFn.set(sb.fn.name, Math.max(n, this.maxInFlightByFn.get(sb.fn.name) ?? 0));
-    this.emit('enter');
+    this.changed();
   }
 
   leave(sb: FakeSandbox): void {
     this.inFlight--;
+    this.finished.push(sb.id);
     this.inFlightByFn.set(sb.fn.name, this.inFlightByFn.get(sb.fn.name)! - 1);
+    this.changed();
   }
 }

@@ -1,0 +1,115 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  SlowOpReporter,
+  Tokens,
+  checkCgroupName,
+  descendantCgroups,
+  isWritable,
+  inject,
+  injectable,
+  makeCgroupDir,
+  removeCgroupDir,
+  type Cgroup,
+  type CgroupDriver,
+  type CgroupDriverConfig,
+  type Logger,
+  type ResourceLimits,
+} from '../../core';
+import { V2Cgroup, killSubtree, waitForEvent } from './cgroup';
+import { OPTIONAL_CONTROLLERS, REQUIRED_CONTROLLERS, controllersOf, findCgroup2Mount, ownCgroupDir, prepareSubtree, type V2Subtree } from './subtree';
+
+/** cgroup.kill, which killAll() and cleanup rely on, arrived in Linux 5.14. */
+const MIN_KERNEL = [5, 14];
+
+function kernelAtLeast([major, minor]: number[]): boolean {
+  const [a, b] = os.release().split('.').map((x) => parseInt(x, 10));
+  return a > major || (a === major && b >= minor);
+}
+
+/** Cgroup driver for the unified (v2) hierarchy; layout in subtree.ts and README.md. */
+@injectable()
+export class CgroupV2Driver implements CgroupDriver {
+  readonly version = 'v2';
+  private readonly ops: SlowOpReporter;
+  private subtree?: V2Subtree;
+
+  constructor(
+    @inject(Tokens.PluginConfig) private readonly config: CgroupDriverConfig,
+    @inject(Tokens.Logger) private readonly log: Logger,
+  ) {
+    this.ops = new SlowOpReporter(log, config.slow_ms);
+  }
+
+  async probe(): Promise<boolean> {
+    const reason = await this.unusableReason();
+    if (reason) this.log.info({ mount: this.config.mount, reason }, 'cgroup v2 driver cannot work on this host');
+    return reason === undefined;
+  }
+
+  async init(scope: string): Promise<void> {
+    checkCgroupName(scope, 'cgroup scope');
+    if (this.subtree) throw new Error(`cgroup v2 driver already initialised for ${this.subtree.scopeDir}`);
+    const mount = await findCgroup2Mount(this.config.mount);
+    if (!mount) throw new Error(`${this.config.mount} is not a cgroup2 mount; set cgroup-v2.mount or use the cgroup-v1 driver`);
+    this.subtree = await this.ops.time('init', { scope }, () => prepareSubtree(mount, scope, this.log, (dir) => this.removeLeftovers(dir)));
+    this.log.info({ ...this.subtree }, 'cgroup v2 subtree ready');
+  }
+
+  async create(name: string, limits: ResourceLimits): Promise<Cgroup> {
+    checkCgroupName(name, 'sandbox cgroup name');
+    const dir = path.join(this.scopeDir(), name);
+    if (!(await makeCgroupDir(dir))) throw new Error(`cgroup ${dir} already exists: sandbox names must be unique within a worker`);
+    const cgroup = new V2Cgroup(name, dir, this.ops, this.config.give_up_ms);
+    try {
+      await cgroup.setLimits(limits);
+    } catch (e) {
+      await cgroup.destroy().catch(() => undefined);
+      throw e;
+    }
+    return cgroup;
+  }
+
+  /**
+   * Kills and removes <scope> with every sandbox in it. The worker stays in its
+   * leaf and <own>'s subtree_control stays as is: the worker is about to exit,
+   * and moving it back into <own> is impossible while controllers are enabled there.
+   */
+  async shutdown(): Promise<void> {
+    const subtree = this.subtree;
+    if (!subtree) return;
+    this.subtree = undefined;
+    await this.ops.time('shutdown', { scope: subtree.scopeDir }, async () => {
+      await this.removeLeftovers(subtree.scopeDir);
+      await removeCgroupDir(subtree.scopeDir, (ms) => waitForEvent(subtree.scopeDir, 'populated', '0', ms), this.config.give_up_ms);
+    });
+    this.log.info({ scope: subtree.scopeDir }, 'cgroup v2 subtree removed');
+  }
+
+  /** Kills every process under scopeDir and removes every cgroup below it. */
+  private async removeLeftovers(scopeDir: string): Promise<void> {
+    const children = await descendantCgroups(scopeDir);
+    if (children.length) this.log.warn({ scope: scopeDir, cgroups: children.length }, 'removing cgroups left behind by an earlier worker with this scope');
+    await killSubtree(scopeDir, this.config.give_up_ms);
+    for (const dir of children) await removeCgroupDir(dir, (ms) => waitForEvent(dir, 'populated', '0', ms), this.config.give_up_ms);
+  }
+
+  private scopeDir(): string {
+    if (!this.subtree) throw new Error('cgroup v2 driver used before init(scope)');
+    return this.subtree.scopeDir;
+  }
+
+  private async unusableReason(): Promise<string | undefined> {
+    const mount = await findCgroup2Mount(this.config.mount);
+    if (!mount) return `${this.config.mount} is not a cgroup2 mount (hybrid or v1-only host?)`;
+    const own = await ownCgroupDir(mount);
+    if (!own) return 'this process is in no cgroup2 cgroup';
+    const available = await controllersOf(own);
+    const missing = REQUIRED_CONTROLLERS.filter((c) => !available.includes(c));
+    if (missing.length) return `the ${missing.join(', ')} controller(s) are not available in ${own} (cgroup.controllers: ${available.join(' ') || 'none'})`;
+    if (!(await isWritable(path.join(own, 'cgroup.subtree_control')))) return `${own} is not writable: the worker needs its cgroup delegated to it`;
+    if (!kernelAtLeast(MIN_KERNEL)) return `Linux ${os.release()} has no cgroup.kill (needs ${MIN_KERNEL.join('.')} or later)`;
+    for (const c of OPTIONAL_CONTROLLERS.filter((x) => !available.includes(x))) this.log.info({ controller: c, cgroup: own }, `the ${c} controller is not available: sandboxes will get no ${c} limit`);
+    return undefined;
+  }
+}

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import {
+  CgroupDriverPoint,
+  PluginError,
+  Tokens,
+  inject,
+  injectable,
+  type Cgroup,
+  type CgroupDriver,
+  type LoadedFunction,
+  type Logger,
+  type Sandbox,
+  type SandboxBackend,
+  type WorkerPaths,
+} from '../../core';
+import type { SockConfig } from './config';
+import { launcherArgs } from './launcher-command';
+import { runtimeDir } from './runtime-location';
+import { SandboxDirs } from './sandbox-dirs';
+import { SockSandbox } from './sandbox';
+
+/**
+ * SOCK sandboxes: each instance is the Python runtime started by ol-launcher
+ * in fresh namespaces, on a read-only root built from binds, inside a cgroup
+ * of its own. The backend tracks live sandboxes so that stop() leaves nothing.
+ */
+@injectable()
+export class SockBackend implements SandboxBackend {
+  private readonly live = new Set<SockSandbox>();
+  private runtime = '';
+  private started = false;
+
+  constructor(
+    @inject(Tokens.PluginConfig) private readonly config: SockConfig,
+    @inject(Tokens.WorkerPaths) private readonly paths: WorkerPaths,
+    @inject(Tokens.Logger) private readonly log: Logger,
+    @inject(CgroupDriverPoint.token) private readonly driver: CgroupDriver,
+  ) {}
+
+  /** Check the installation, prepare the cgroup subtree and remove what a crashed worker left. */
+  async start(): Promise<void> {
+    await this.checkInstallation();
+    await this.driver.init(this.paths.scope);
+    this.started = true;
+    await this.cleanupStale();
+    this.log.info({ launcher: this.config.launcher, runtime: this.runtime, cgroups: this.driver.version }, 'SOCK sandbox backend ready');
+  }
+
+  /** Destroy every live sandbox, then the cgroup subtree. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    await Promise.all([...this.live].map((s) => s.destroy('the worker is stopping')));
+    await this.driver.shutdown();
+    this.started = false;
+  }
+
+  /** Sandboxes not yet destroyed. */
+  get sandboxes(): readonly Sandbox[] {
+    return [...this.live];
+  }
+
+  async create(fn: LoadedFunction): Promise<Sandbox> {
+    if (!this.started) throw new Error('the SOCK backend is not started (or already stopped); sandboxes can be created only while the worker runs');
+    const id = randomBytes(6).toString('hex');
+    const dirs = await SandboxDirs.create(this.paths.sandboxes, id, this.config);
+    let cgroup: Cgroup;
+    try {
+      cgroup = await this.driver.create(id, fn.limits);
+    } catch (e) {
+      await dirs.remove().catch(() => undefined);
+      throw new Error(`sandbox ${id} for function ${fn.name}: cannot create its cgroup: ${(e as Error).message}`);
+    }
+    const sandbox = new SockSandbox({ id, fn, cgroup, dirs, config: this.config, log: this.log, onGone: (s) => this.live.delete(s) });
+    this.live.add(sandbox);
+    let args: string[];
+    try {
+      args = launcherArgs({ fn, config: this.config, rootDir: dirs.root, scratchDir: dirs.scratch, runtimeDir: this.runtime, cgroupProcsFiles: cgroup.procsFiles });
+    } catch (e) {
+      await sandbox.destroy('invalid function config');
+      throw e;
+    }
+    await sandbox.start(path.resolve(this.config.launcher), args);
+    this.log.info({ sandbox: id, fn: fn.name, pid: sandbox.pid }, 'sandbox started');
+    return sandbox;
+  }
+
+  /** Remove `<sandboxes>/*` left by a crashed worker; its processes were killed by the driver's init(). */
+  async cleanupStale(): Promise<void> {
+    await fs.mkdir(this.paths.sandboxes, { recursive: true, mode: 0o711 });
+    const liveIds = new Set([...this.live].map((s) => s.id));
+    const stale = (await fs.readdir(this.paths.sandboxes)).filter((name) => !liveIds.has(name));
+    for (const name of stale) {
+      try {
+        await SandboxDirs.at(path.join(this.paths.sandboxes, name)).remove();
+      } catch (e) {
+        this.log.error({ sandbox: name, err: e }, 'cannot remove a stale sandbox directory');
+      }
+    }
+    if (stale.length) this.log.warn({ count: stale.length, dir: this.paths.sandboxes }, 'removed sandbox directories left by an earlier worker');
+  }
+
+  private async checkInstallation(): Promise<void> {
+    const launcher = path.resolve(this.config.launcher);
+    try {
+      await fs.access(launcher, fs.constants.X_OK);
+    } catch {
+      throw new PluginError('sock', `the sandbox launcher ${launcher} does not exist or is not executable`, 'build it with `make -C native` (npm run build does), or set sock.launcher to its path');
+    }
+    try {
+      this.runtime = runtimeDir();
+    } catch (e) {
+      throw new PluginError('sock', (e as Error).message);
+    }
+    const python = this.config.base_root ? path.join(this.config.base_root, this.config.python) : this.config.python;
+    try {
+      await fs.lstat(python);
+    } catch {
+      const where = this.config.base_root ? `under sock.base_root (${python})` : 'on the host';
+      throw new PluginError('sock', `the sandbox interpreter ${this.config.python} does not exist ${where}`, 'install Debian\'s python3 (apt-get install python3) or set sock.python');
+    }
+  }
+}
