@@ -5,6 +5,7 @@ export * from './function-registry';
 export * from './package-resolver';
 export * from './secret-provider';
 export * from './accounting';
+export * from './sandbox-customizer';
 
 import { SandboxBackendPoint } from './sandbox-backend';
 import { CgroupDriverPoint } from './cgroup-driver';
@@ -13,6 +14,7 @@ import { FunctionRegistryPoint } from './function-registry';
 import { PackageResolverPoint } from './package-resolver';
 import { SecretProviderPoint } from './secret-provider';
 import { AccountingPoint } from './accounting';
+import { SandboxCustomizerPoint } from './sandbox-customizer';
 
 /** Every extension point core defines, in the order the kernel binds them. */
 export const EXTENSION_POINTS = [
@@ -22,5 +24,6 @@ export const EXTENSION_POINTS = [
   PackageResolverPoint,
   SecretProviderPoint,
   AccountingPoint,
+  SandboxCustomizerPoint,
   SchedulerPoint,
 ];
