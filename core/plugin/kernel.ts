@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import semver from 'semver';
 import type { DependencyContainer } from 'tsyringe';
 import { CORE_API_VERSION } from '../api-version';
+import { EXTENSION_POINTS } from '../extension-points';
 import { Tokens } from '../di/tokens';
 import { ConfigError, validate } from '../config/schema-validator';
 import { CORE_CONFIG_KEYS, type WorkerConfig } from '../config/worker-config';
@@ -121,6 +122,14 @@ export class Kernel {
   /** Bind each point once all its providers' own requirements are bound (plugin order guarantees that). */
   private async bindPoints(): Promise<void> {
     const bound = new Set<ExtensionPoint<any>>();
+    // Optional composable points nobody provides still resolve, to a composite of none (a no-op).
+    const wanted = new Set([...EXTENSION_POINTS, ...this.plugins.flatMap((p) => p.manifest.requires)]);
+    for (const point of wanted) {
+      if (point.optional && point.compose && !this.provisions.some((x) => x.point === point)) {
+        this.container.registerInstance(point.token, point.compose([]));
+        bound.add(point);
+      }
+    }
     for (const [i, p] of this.plugins.entries()) {
       const ready = new Set(this.plugins.slice(0, i + 1).map((x) => x.manifest.name));
       for (const point of p.manifest.provides) {
