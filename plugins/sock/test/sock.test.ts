@@ -341,6 +341,17 @@ test('destroy of a paused sandbox leaves no process, cgroup or directory; it is 
   assert.ok(!out.ok && out.failure.kind === 'crashed' && /destroyed before this request \(first\)/.test(out.failure.message));
 });
 
+test('an instance that exits while idle is destroyed on its own', async () => {
+  const sb = await backend.create(fn('import os, threading\ndef f(event):\n    threading.Timer(0.2, os._exit, [3]).start()\n    return "bye"\n'));
+  const pids = [sb.pid, programPid(sb)];
+  assert.equal(okJson(await call(sb, {})), 'bye');
+  // The launcher's exit is an event for the backend; the test can only look.
+  for (let i = 0; i < 500 && fs.existsSync(path.join(paths.sandboxes, sb.id)); i++) await new Promise((r) => setTimeout(r, 10));
+  assertGone(sb, pids);
+  const out = await call(sb, 1);
+  assert.ok(!out.ok && /exited while idle \(exit code 3\)/.test(out.failure.message), JSON.stringify(out));
+});
+
 test('launcher command: base_root instead of host binds, host network, function environment', () => {
   const config = {} as SockConfig;
   validate(sockConfigSchema, config, 'sock');
