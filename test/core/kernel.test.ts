@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';

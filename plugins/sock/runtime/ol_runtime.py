@@ -170,7 +170,7 @@ class Function:
             return 500, error_json(describe("exception", e))
         try:
             # allow_nan=False: NaN/Infinity are not JSON and break the caller's parser.
-            return 200, json.dumps(result, allow_nan=False, default=_reject).encode()
+            return 200, json.dumps(result, allow_nan=False, default=_reject, separators=(",", ":")).encode()
         except _Unserialisable as e:
             culprit, detail = type_name(type(e.obj)), f"contains a {type_name(type(e.obj))}"
         except (TypeError, ValueError, RecursionError) as e:
