@@ -8,9 +8,6 @@ import type { Logger } from '../log/logger';
  * carries `slow_op` and `ms` fields so log pipelines can turn them into a metric.
  */
 export class SlowOpReporter {
-  /** How many operations were reported slow since this reporter was made. */
-  slowCount = 0;
-
   constructor(
     private readonly log: Logger,
     readonly slowMs: number,
@@ -21,9 +18,9 @@ export class SlowOpReporter {
     try {
       return await fn();
     } finally {
-      const ms = Math.round(performance.now() - started);
-      if (ms >= this.slowMs) {
-        this.slowCount++;
+      const elapsed = performance.now() - started;
+      if (elapsed > this.slowMs) {
+        const ms = Math.round(elapsed);
         this.log.warn({ ...fields, slow_op: op, ms, slow_ms: this.slowMs }, `slow ${op}: took ${ms} ms (threshold ${this.slowMs} ms)`);
       }
     }

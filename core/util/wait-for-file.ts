@@ -69,6 +69,7 @@ function watchFile(path: string, predicate: (content: string) => boolean, timeou
     };
     // One read at a time; events arriving meanwhile trigger exactly one more read.
     const check = async () => {
+      if (done) return;
       if (reading) {
         dirty = true;
         return;
@@ -78,10 +79,10 @@ function watchFile(path: string, predicate: (content: string) => boolean, timeou
         dirty = false;
         try {
           last = await readFile(path, 'utf8');
+          if (predicate(last)) return finish(undefined, last);
         } catch (e) {
           return finish(e as Error);
         }
-        if (predicate(last)) return finish(undefined, last);
       } while (dirty && !done);
       reading = false;
     };
@@ -120,7 +121,7 @@ export class Backoff {
     firstMs: number,
     private readonly maxMs: number,
   ) {
-    this.nextMs = Math.max(firstMs, 0.5);
+    this.nextMs = Math.max(firstMs, 1);
   }
 
   /** Waits the next interval (never more than capMs) and doubles the one after. */

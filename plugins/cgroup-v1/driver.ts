@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import {
   SlowOpReporter,
   Tokens,
@@ -93,8 +94,10 @@ export class CgroupV1Driver implements CgroupDriver {
   private async removeSandboxes(scopeDirs: HierarchyDirs): Promise<void> {
     const scopes = distinctDirs(scopeDirs);
     const children = (await Promise.all(scopes.map((d) => descendantCgroups(d)))).flat();
-    const freezers = [scopeDirs.freezer, ...(await descendantCgroups(scopeDirs.freezer))];
-    if (children.length) this.log.warn({ scope: scopeDirs.memory, cgroups: children.length }, 'removing sandbox cgroups still present in the scope');
+    const sandboxes = await descendantCgroups(scopeDirs.freezer);
+    if (sandboxes.length) this.log.warn({ scope: scopeDirs.freezer, sandboxes: sandboxes.map((d) => path.relative(scopeDirs.freezer, d)) }, 'removing sandbox cgroups still present in the scope');
+    // Parents before children (descendantCgroups lists children first).
+    const freezers = [scopeDirs.freezer, ...sandboxes.reverse()];
     await killAllIn(freezers, [...children, ...scopes], this.config.give_up_ms, this.log);
     for (const dir of children) await removeCgroupDir(dir, (ms) => waitProcsEmpty(dir, ms), this.config.give_up_ms);
   }

@@ -36,9 +36,10 @@ export async function waitProcsEmpty(dir: string, timeoutMs: number): Promise<vo
 /**
  * v1 has no cgroup.kill: freeze the groups so nothing forks between reading
  * the pids and killing them, SIGKILL every member, thaw so the killed
- * processes can run their exit, then wait for every group to empty. Each
- * freezer dir is thawed itself, since a child frozen on its own would stay
- * frozen when only its parent is thawed.
+ * processes can run their exit, then wait for every group to empty.
+ * `freezerDirs` lists parents before children: each is thawed itself (a child
+ * frozen on its own stays frozen when only its parent is thawed), parents
+ * first (a child cannot read THAWED while its parent is still frozen).
  */
 export async function killAllIn(freezerDirs: string[], memberDirs: string[], timeoutMs: number, log: Logger): Promise<void> {
   for (const dir of freezerDirs) {
@@ -53,6 +54,6 @@ export async function killAllIn(freezerDirs: string[], memberDirs: string[], tim
       if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
     }
   }
-  for (const dir of [...freezerDirs].reverse()) await setFreezerState(dir, 'THAWED', timeoutMs);
+  for (const dir of freezerDirs) await setFreezerState(dir, 'THAWED', timeoutMs);
   for (const dir of memberDirs) await waitProcsEmpty(dir, timeoutMs);
 }

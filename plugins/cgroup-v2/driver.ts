@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -88,8 +89,9 @@ export class CgroupV2Driver implements CgroupDriver {
 
   /** Kills every process under scopeDir and removes every cgroup below it. */
   private async removeLeftovers(scopeDir: string): Promise<void> {
+    if (!existsSync(scopeDir)) return;
     const children = await descendantCgroups(scopeDir);
-    if (children.length) this.log.warn({ scope: scopeDir, cgroups: children.length }, 'removing cgroups left behind by an earlier worker with this scope');
+    if (children.length) this.log.warn({ scope: scopeDir, sandboxes: children.map((d) => path.relative(scopeDir, d)) }, 'removing sandbox cgroups still present in the scope');
     await killSubtree(scopeDir, this.config.give_up_ms);
     for (const dir of children) await removeCgroupDir(dir, (ms) => waitForEvent(dir, 'populated', '0', ms), this.config.give_up_ms);
   }

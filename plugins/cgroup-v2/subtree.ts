@@ -67,8 +67,9 @@ async function subtreeControl(dir: string): Promise<string[]> {
 
 /**
  * The cgroup to build under. A worker started from a process that an earlier
- * worker had moved into its `<scope>-worker` leaf starts in that leaf; its
- * base is the leaf's parent, already set up as a base.
+ * worker had moved into its `<scope>-worker` leaf (or a second init in the
+ * same process) starts in that leaf; its base is the leaf's parent, already
+ * set up as a base.
  */
 async function baseFor(own: string): Promise<string> {
   if (!path.basename(own).endsWith(WORKER_LEAF_SUFFIX)) return own;
@@ -114,8 +115,9 @@ export async function prepareSubtree(mount: CgroupMount, scope: string, log: Log
   const own = await ownCgroupDir(mount);
   if (!own) throw new Error('this process is in no cgroup2 cgroup (/proc/self/cgroup has no "0::" line)');
   const base = await baseFor(own);
-  let workerLeaf: string | undefined;
-  if (!(await isRootCgroup(base))) {
+  // Already in a worker leaf of base: stay there (nothing can be directly in base).
+  let workerLeaf = base === own ? undefined : own;
+  if (!workerLeaf && !(await isRootCgroup(base))) {
     workerLeaf = path.join(base, scope + WORKER_LEAF_SUFFIX);
     await makeCgroupDir(workerLeaf);
     await moveIntoLeaf(base, workerLeaf, log);

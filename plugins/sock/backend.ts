@@ -3,12 +3,15 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import {
   CgroupDriverPoint,
+  SandboxCustomizerPoint,
   PluginError,
   Tokens,
   inject,
   injectable,
   type Cgroup,
   type CgroupDriver,
+  type SandboxAdditions,
+  type SandboxCustomizer,
   type LoadedFunction,
   type Logger,
   type Sandbox,
@@ -37,6 +40,7 @@ export class SockBackend implements SandboxBackend {
     @inject(Tokens.WorkerPaths) private readonly paths: WorkerPaths,
     @inject(Tokens.Logger) private readonly log: Logger,
     @inject(CgroupDriverPoint.token) private readonly driver: CgroupDriver,
+    @inject(SandboxCustomizerPoint.token) private readonly customizer: SandboxCustomizer,
   ) {}
 
   /** Check the installation, prepare the cgroup subtree and remove what a crashed worker left. */
@@ -64,19 +68,31 @@ export class SockBackend implements SandboxBackend {
   async create(fn: LoadedFunction): Promise<Sandbox> {
     if (!this.started) throw new Error('the SOCK backend is not started (or already stopped); sandboxes can be created only while the worker runs');
     const id = randomBytes(6).toString('hex');
-    const dirs = await SandboxDirs.create(this.paths.sandboxes, id, this.config);
+    const additions = await this.prepareAdditions(fn, id);
+    let dirs: SandboxDirs;
     let cgroup: Cgroup;
+    try {
+      dirs = await SandboxDirs.create(this.paths.sandboxes, id, this.config, additions.scratchDir);
+    } catch (e) {
+      await this.customizer.release?.(id);
+      throw e;
+    }
     try {
       cgroup = await this.driver.create(id, fn.limits);
     } catch (e) {
       await dirs.remove().catch(() => undefined);
+      await this.customizer.release?.(id);
       throw new Error(`sandbox ${id} for function ${fn.name}: cannot create its cgroup: ${(e as Error).message}`);
     }
-    const sandbox = new SockSandbox({ id, fn, cgroup, dirs, config: this.config, log: this.log, onGone: (s) => this.live.delete(s) });
+    const onGone = (s: SockSandbox) => {
+      this.live.delete(s);
+      void this.customizer.release?.(id);
+    };
+    const sandbox = new SockSandbox({ id, fn, cgroup, dirs, config: this.config, log: this.log, onGone });
     this.live.add(sandbox);
     let args: string[];
     try {
-      args = launcherArgs({ fn, config: this.config, rootDir: dirs.root, scratchDir: dirs.scratch, runtimeDir: this.runtime, cgroupProcsFiles: cgroup.procsFiles });
+      args = launcherArgs({ fn, config: this.config, rootDir: dirs.root, scratchDir: dirs.scratch, runtimeDir: this.runtime, cgroupProcsFiles: cgroup.procsFiles, additions });
     } catch (e) {
       await sandbox.destroy('invalid function config');
       throw e;
@@ -84,6 +100,16 @@ export class SockBackend implements SandboxBackend {
     await sandbox.start(path.resolve(this.config.launcher), args);
     this.log.info({ sandbox: id, fn: fn.name, pid: sandbox.pid }, 'sandbox started');
     return sandbox;
+  }
+
+  /** What the SandboxCustomizer plugins (packages, secrets, quotas, seccomp...) add to this sandbox. */
+  private async prepareAdditions(fn: LoadedFunction, id: string): Promise<SandboxAdditions> {
+    try {
+      return await this.customizer.prepare(fn, id);
+    } catch (e) {
+      await this.customizer.release?.(id);
+      throw e;
+    }
   }
 
   /** Remove `<sandboxes>/*` left by a crashed worker; its processes were killed by the driver's init(). */

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { LoadedFunction } from '../../core';
+import type { LoadedFunction, SandboxAdditions } from '../../core';
 import { BASE_ROOT_ENTRIES, type SockConfig } from './config';
 import { RUNTIME_MOUNT, RUNTIME_SCRIPT } from './runtime-location';
 
@@ -27,11 +27,14 @@ export interface LaunchPlan {
   runtimeDir: string;
   cgroupProcsFiles: string[];
   config: SockConfig;
+  /** What SandboxCustomizer plugins add (mounts, env, sys.path, seccomp filter, network namespace). */
+  additions?: SandboxAdditions;
 }
 
 /** The ol-launcher argv (see native/README.md) for one sandbox running the Python runtime. */
 export function launcherArgs(plan: LaunchPlan): string[] {
   const { fn, config } = plan;
+  const add = plan.additions ?? {};
   return [
     '--die-with-parent',
     '--status-fd', String(STATUS_FD),
@@ -41,18 +44,27 @@ export function launcherArgs(plan: LaunchPlan): string[] {
     '--ro-bind', plan.runtimeDir, RUNTIME_MOUNT,
     '--ro-bind', fn.codeDir, CODE_MOUNT,
     '--bind', plan.scratchDir, SCRATCH_MOUNT,
+    ...(add.mounts ?? []).flatMap((m) => [m.writable ? '--bind' : '--ro-bind', m.source, m.target]),
     '--tmpfs', '/tmp', String(config.tmp_mb * 1024 * 1024),
     '--proc', '/proc',
     '--dev', '/dev',
     '--hostname', config.hostname,
-    ...(config.network === 'none' ? ['--unshare-net'] : []),
-    ...Object.entries(sandboxEnv(fn)).flatMap(([k, v]) => ['--setenv', k, v]),
+    ...networkArgs(config, add.netns),
+    ...Object.entries({ ...sandboxEnv(fn), ...add.env }).flatMap(([k, v]) => ['--setenv', k, v]),
+    ...(add.seccompFilter ? ['--seccomp', add.seccompFilter] : []),
     '--uid', String(config.uid),
     '--gid', String(config.gid),
     '--chdir', SCRATCH_MOUNT,
     '--',
     ...runtimeCommand(fn, config.python),
+    ...(add.pythonPaths ?? []).flatMap((p) => ['--path', p]),
   ];
+}
+
+/** A customizer's shared network namespace wins over the per-sandbox one of `network: none`. */
+function networkArgs(config: SockConfig, netns?: string): string[] {
+  if (netns) return ['--netns', netns];
+  return config.network === 'none' ? ['--unshare-net'] : [];
 }
 
 function baseBinds(config: SockConfig): string[] {

@@ -16,14 +16,15 @@ export class SandboxDirs {
   readonly scratch: string;
   readonly socket: string;
 
-  private constructor(readonly base: string) {
+  private constructor(readonly base: string, scratch?: string) {
     this.root = path.join(base, 'root');
-    this.scratch = path.join(base, 'scratch');
+    this.scratch = scratch ?? path.join(base, 'scratch');
     this.socket = path.join(this.scratch, SOCKET_NAME);
   }
 
-  static async create(sandboxesDir: string, id: string, owner: { uid: number; gid: number }): Promise<SandboxDirs> {
-    const dirs = new SandboxDirs(path.join(sandboxesDir, id));
+  /** `scratch`: a directory a customizer provides (e.g. on an owner's quota-limited filesystem) instead of `<id>/scratch`. */
+  static async create(sandboxesDir: string, id: string, owner: { uid: number; gid: number }, scratch?: string): Promise<SandboxDirs> {
+    const dirs = new SandboxDirs(path.join(sandboxesDir, id), scratch);
     if (Buffer.byteLength(dirs.socket) > MAX_SOCKET_PATH) {
       throw new Error(`the sandbox socket path ${dirs.socket} is longer than the ${MAX_SOCKET_PATH} bytes a Unix socket path may have; use a worker dir with a shorter path`);
     }
@@ -31,7 +32,7 @@ export class SandboxDirs {
     await fs.mkdir(dirs.base, { mode: 0o711 });
     try {
       await fs.mkdir(dirs.root, { mode: 0o755 });
-      await fs.mkdir(dirs.scratch, { mode: 0o700 });
+      await fs.mkdir(dirs.scratch, { mode: 0o700, recursive: scratch !== undefined });
       await fs.chown(dirs.scratch, owner.uid, owner.gid);
     } catch (e) {
       await fs.rm(dirs.base, { recursive: true, force: true });

@@ -114,7 +114,8 @@ test('processes join through procsFiles; freeze() and thaw() stop and resume the
   const stats = await sandbox.stats();
   assert.equal(stats.pidsCurrent, 1);
   assert.ok((stats.cpuUsageUsec ?? 0) > 0, 'the busy loop used CPU');
-  assert.ok((stats.memoryBytes ?? 0) > 0);
+  // v1 does not move a task's earlier memory charges with it: usage may still read 0 here.
+  assert.equal(typeof stats.memoryBytes, 'number');
 
   await sandbox.killAll();
   assert.equal(await exitOf(child), 'SIGKILL');
@@ -129,7 +130,8 @@ test('a memory hog past memMb is OOM-killed and counted', async () => {
   assert.equal(await exitOf(hog), 'SIGKILL');
   const stats = await cg.stats();
   assert.ok(stats.oomKills >= 1, `oomKills = ${stats.oomKills}`);
-  assert.ok((stats.memoryPeakBytes ?? 0) <= 64 * 1024 * 1024 + 4096 * 16, `peak ${stats.memoryPeakBytes}`);
+  const peak = stats.memoryPeakBytes ?? 0;
+  assert.ok(peak > 32 * 1024 * 1024 && peak <= 64 * 1024 * 1024, `peak ${peak}`);
   await cg.destroy();
   assert.equal(existsSync(dirIn(cg, 'memory')), false);
 });
