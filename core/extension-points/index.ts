@@ -6,6 +6,7 @@ export * from './package-resolver';
 export * from './secret-provider';
 export * from './accounting';
 export * from './sandbox-customizer';
+export * from './admin-routes';
 
 import { SandboxBackendPoint } from './sandbox-backend';
 import { CgroupDriverPoint } from './cgroup-driver';
@@ -15,6 +16,7 @@ import { PackageResolverPoint } from './package-resolver';
 import { SecretProviderPoint } from './secret-provider';
 import { AccountingPoint } from './accounting';
 import { SandboxCustomizerPoint } from './sandbox-customizer';
+import { AdminRoutesPoint } from './admin-routes';
 
 /** Every extension point core defines, in the order the kernel binds them. */
 export const EXTENSION_POINTS = [
@@ -25,5 +27,6 @@ export const EXTENSION_POINTS = [
   SecretProviderPoint,
   AccountingPoint,
   SandboxCustomizerPoint,
+  AdminRoutesPoint,
   SchedulerPoint,
 ];

@@ -1,5 +1,6 @@
 import Koa from 'koa';
 import Router from '@koa/router';
+import type { AdminRoutes } from '../extension-points/admin-routes';
 import type { FunctionRegistry } from '../extension-points/function-registry';
 import type { Scheduler } from '../extension-points/scheduler';
 import type { FunctionLoader } from '../functions/function-loader';
@@ -18,6 +19,8 @@ export interface AdminDeps {
   maxBody: number;
   maxArchive: number;
   status: () => object;
+  /** Routes contributed by plugins (AdminRoutes extension point). */
+  pluginRoutes: AdminRoutes;
 }
 
 /**
@@ -50,6 +53,7 @@ export function createAdminApp(d: AdminDeps): Koa {
     await d.scheduler.retire(name);
     ctx.status = 204;
   });
+  d.pluginRoutes.mount(router);
   app.use(requestId()).use(errorBody(d.log)).use(router.routes());
   return app;
 }

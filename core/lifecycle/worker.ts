@@ -5,6 +5,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { Tokens } from '../di/tokens';
 import { loadWorkerConfig } from '../config/load-config';
 import type { WorkerConfig } from '../config/worker-config';
+import { AdminRoutesPoint } from '../extension-points/admin-routes';
 import { FunctionRegistryPoint } from '../extension-points/function-registry';
 import { SchedulerPoint, type Scheduler } from '../extension-points/scheduler';
 import { FunctionLoader } from '../functions/function-loader';
@@ -99,6 +100,7 @@ export class Worker {
       maxBody,
       maxArchive: MAX_ARCHIVE_BYTES,
       status: () => this.status(),
+      pluginRoutes: this.container.resolve(AdminRoutesPoint.token),
     });
     this.servers.push(await listenOn(publicApp.callback(), { host: this.config.http.host, port: this.config.http.port }));
     fs.rmSync(this.paths.adminSocket, { force: true });
