@@ -24,3 +24,4 @@ export { ConfigError } from './config/schema-validator';
 export * from './util/wait-for-file';
 export * from './util/slow-op';
 export * from './util/cgroup-fs';
+export * from './util/cgroup-driver-base';

@@ -1,18 +1,15 @@
 import * as path from 'node:path';
 import {
-  SlowOpReporter,
+  CgroupDriverBase,
   Tokens,
-  checkCgroupName,
   descendantCgroups,
   inject,
   injectable,
   makeCgroupDir,
   removeCgroupDir,
   type Cgroup,
-  type CgroupDriver,
   type CgroupDriverConfig,
   type Logger,
-  type ResourceLimits,
 } from '../../core';
 import { V1Cgroup } from './cgroup';
 import { killAllIn, waitProcsEmpty } from './freezer';
@@ -25,16 +22,11 @@ import { childDirs, discoverHierarchies, distinctDirs, type HierarchyDirs } from
  * processes" rule, so the worker stays where it is.
  */
 @injectable()
-export class CgroupV1Driver implements CgroupDriver {
+export class CgroupV1Driver extends CgroupDriverBase<HierarchyDirs> {
   readonly version = 'v1';
-  private readonly ops: SlowOpReporter;
-  private scopeDirs?: HierarchyDirs;
 
-  constructor(
-    @inject(Tokens.PluginConfig) private readonly config: CgroupDriverConfig,
-    @inject(Tokens.Logger) private readonly log: Logger,
-  ) {
-    this.ops = new SlowOpReporter(log, config.slow_ms);
+  constructor(@inject(Tokens.PluginConfig) config: CgroupDriverConfig, @inject(Tokens.Logger) log: Logger) {
+    super(config, log);
   }
 
   async probe(): Promise<boolean> {
@@ -43,51 +35,36 @@ export class CgroupV1Driver implements CgroupDriver {
     return problems.length === 0;
   }
 
-  async init(scope: string): Promise<void> {
-    checkCgroupName(scope, 'cgroup scope');
-    if (this.scopeDirs) throw new Error(`cgroup v1 driver already initialised for scope ${this.scopeDirs.memory}`);
+  /** <own>/<scope> in every hierarchy. */
+  protected async prepare(scope: string): Promise<HierarchyDirs> {
     const { own, problems } = await discoverHierarchies(this.config.mount);
     if (!own) throw new Error(`cgroup v1 hierarchies unusable: ${problems.join('; ')}`);
     const scopeDirs = childDirs(own, scope);
-    await this.ops.time('init', { scope }, async () => {
-      let existed = false;
-      for (const dir of distinctDirs(scopeDirs)) existed = !(await makeCgroupDir(dir)) || existed;
-      if (existed) await this.removeSandboxes(scopeDirs);
-    });
-    this.scopeDirs = scopeDirs;
-    this.log.info({ scope: distinctDirs(scopeDirs) }, 'cgroup v1 subtree ready');
+    let existed = false;
+    for (const dir of distinctDirs(scopeDirs)) if (!(await makeCgroupDir(dir))) existed = true;
+    if (existed) await this.removeSandboxes(scopeDirs);
+    return scopeDirs;
   }
 
-  async create(name: string, limits: ResourceLimits): Promise<Cgroup> {
-    checkCgroupName(name, 'sandbox cgroup name');
-    if (!this.scopeDirs) throw new Error('cgroup v1 driver used before init(scope)');
-    const dirs = childDirs(this.scopeDirs, name);
-    const cgroup = new V1Cgroup(name, dirs, this.ops, this.config.give_up_ms, this.log);
+  protected async makeCgroup(scopeDirs: HierarchyDirs, name: string): Promise<Cgroup> {
+    const dirs = childDirs(scopeDirs, name);
     const made: string[] = [];
-    try {
-      for (const dir of distinctDirs(dirs)) {
-        if (!(await makeCgroupDir(dir))) throw new Error(`cgroup ${dir} already exists: sandbox names must be unique within a worker`);
+    for (const dir of distinctDirs(dirs)) {
+      if (await makeCgroupDir(dir)) {
         made.push(dir);
+        continue;
       }
-      await cgroup.setLimits(limits);
-    } catch (e) {
-      // Only what this call made, and nothing has joined it yet: rmdir cannot be busy.
-      for (const dir of made) await removeCgroupDir(dir, () => Promise.resolve(), 0).catch(() => undefined);
-      throw e;
+      // Only what this call made, which nothing has joined yet: rmdir cannot be busy.
+      for (const m of made) await removeCgroupDir(m, () => Promise.resolve(), 0).catch(() => undefined);
+      throw new Error(`cgroup ${dir} already exists: sandbox names must be unique within a worker`);
     }
-    return cgroup;
+    return new V1Cgroup(name, dirs, this.ops, this.config.give_up_ms, this.log);
   }
 
   /** Kills everything in the subtree and removes it in every hierarchy. */
-  async shutdown(): Promise<void> {
-    const scopeDirs = this.scopeDirs;
-    if (!scopeDirs) return;
-    this.scopeDirs = undefined;
-    await this.ops.time('shutdown', { scope: scopeDirs.memory }, async () => {
-      await this.removeSandboxes(scopeDirs);
-      for (const dir of distinctDirs(scopeDirs)) await removeCgroupDir(dir, (ms) => waitProcsEmpty(dir, ms), this.config.give_up_ms);
-    });
-    this.log.info({ scope: distinctDirs(scopeDirs) }, 'cgroup v1 subtree removed');
+  protected async remove(scopeDirs: HierarchyDirs): Promise<void> {
+    await this.removeSandboxes(scopeDirs);
+    for (const dir of distinctDirs(scopeDirs)) await this.removeEmpty(dir);
   }
 
   /** Kills every process below the scope cgroups and removes every cgroup below them. */
@@ -99,6 +76,10 @@ export class CgroupV1Driver implements CgroupDriver {
     // Parents before children (descendantCgroups lists children first).
     const freezers = [scopeDirs.freezer, ...sandboxes.reverse()];
     await killAllIn(freezers, [...children, ...scopes], this.config.give_up_ms, this.log);
-    for (const dir of children) await removeCgroupDir(dir, (ms) => waitProcsEmpty(dir, ms), this.config.give_up_ms);
+    for (const dir of children) await this.removeEmpty(dir);
+  }
+
+  private removeEmpty(dir: string): Promise<void> {
+    return removeCgroupDir(dir, (ms) => waitProcsEmpty(dir, ms), this.config.give_up_ms);
   }
 }

@@ -2,20 +2,17 @@ import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  SlowOpReporter,
+  CgroupDriverBase,
   Tokens,
-  checkCgroupName,
   descendantCgroups,
-  isWritable,
   inject,
   injectable,
+  isWritable,
   makeCgroupDir,
   removeCgroupDir,
   type Cgroup,
-  type CgroupDriver,
   type CgroupDriverConfig,
   type Logger,
-  type ResourceLimits,
 } from '../../core';
 import { V2Cgroup, killSubtree, waitForEvent } from './cgroup';
 import { OPTIONAL_CONTROLLERS, REQUIRED_CONTROLLERS, controllersOf, findCgroup2Mount, ownCgroupDir, prepareSubtree, type V2Subtree } from './subtree';
@@ -30,16 +27,11 @@ function kernelAtLeast([major, minor]: number[]): boolean {
 
 /** Cgroup driver for the unified (v2) hierarchy; layout in subtree.ts and README.md. */
 @injectable()
-export class CgroupV2Driver implements CgroupDriver {
+export class CgroupV2Driver extends CgroupDriverBase<V2Subtree> {
   readonly version = 'v2';
-  private readonly ops: SlowOpReporter;
-  private subtree?: V2Subtree;
 
-  constructor(
-    @inject(Tokens.PluginConfig) private readonly config: CgroupDriverConfig,
-    @inject(Tokens.Logger) private readonly log: Logger,
-  ) {
-    this.ops = new SlowOpReporter(log, config.slow_ms);
+  constructor(@inject(Tokens.PluginConfig) config: CgroupDriverConfig, @inject(Tokens.Logger) log: Logger) {
+    super(config, log);
   }
 
   async probe(): Promise<boolean> {
@@ -48,27 +40,16 @@ export class CgroupV2Driver implements CgroupDriver {
     return reason === undefined;
   }
 
-  async init(scope: string): Promise<void> {
-    checkCgroupName(scope, 'cgroup scope');
-    if (this.subtree) throw new Error(`cgroup v2 driver already initialised for ${this.subtree.scopeDir}`);
+  protected async prepare(scope: string): Promise<V2Subtree> {
     const mount = await findCgroup2Mount(this.config.mount);
     if (!mount) throw new Error(`${this.config.mount} is not a cgroup2 mount; set cgroup-v2.mount or use the cgroup-v1 driver`);
-    this.subtree = await this.ops.time('init', { scope }, () => prepareSubtree(mount, scope, this.log, (dir) => this.removeLeftovers(dir)));
-    this.log.info({ ...this.subtree }, 'cgroup v2 subtree ready');
+    return prepareSubtree(mount, scope, this.log, (dir) => this.removeSandboxes(dir));
   }
 
-  async create(name: string, limits: ResourceLimits): Promise<Cgroup> {
-    checkCgroupName(name, 'sandbox cgroup name');
-    const dir = path.join(this.scopeDir(), name);
+  protected async makeCgroup(subtree: V2Subtree, name: string): Promise<Cgroup> {
+    const dir = path.join(subtree.scopeDir, name);
     if (!(await makeCgroupDir(dir))) throw new Error(`cgroup ${dir} already exists: sandbox names must be unique within a worker`);
-    const cgroup = new V2Cgroup(name, dir, this.ops, this.config.give_up_ms);
-    try {
-      await cgroup.setLimits(limits);
-    } catch (e) {
-      await cgroup.destroy().catch(() => undefined);
-      throw e;
-    }
-    return cgroup;
+    return new V2Cgroup(name, dir, this.ops, this.config.give_up_ms);
   }
 
   /**
@@ -76,29 +57,22 @@ export class CgroupV2Driver implements CgroupDriver {
    * leaf and <own>'s subtree_control stays as is: the worker is about to exit,
    * and moving it back into <own> is impossible while controllers are enabled there.
    */
-  async shutdown(): Promise<void> {
-    const subtree = this.subtree;
-    if (!subtree) return;
-    this.subtree = undefined;
-    await this.ops.time('shutdown', { scope: subtree.scopeDir }, async () => {
-      await this.removeLeftovers(subtree.scopeDir);
-      await removeCgroupDir(subtree.scopeDir, (ms) => waitForEvent(subtree.scopeDir, 'populated', '0', ms), this.config.give_up_ms);
-    });
-    this.log.info({ scope: subtree.scopeDir }, 'cgroup v2 subtree removed');
+  protected async remove(subtree: V2Subtree): Promise<void> {
+    await this.removeSandboxes(subtree.scopeDir);
+    await this.removeEmpty(subtree.scopeDir);
   }
 
   /** Kills every process under scopeDir and removes every cgroup below it. */
-  private async removeLeftovers(scopeDir: string): Promise<void> {
+  private async removeSandboxes(scopeDir: string): Promise<void> {
     if (!existsSync(scopeDir)) return;
     const children = await descendantCgroups(scopeDir);
     if (children.length) this.log.warn({ scope: scopeDir, sandboxes: children.map((d) => path.relative(scopeDir, d)) }, 'removing sandbox cgroups still present in the scope');
     await killSubtree(scopeDir, this.config.give_up_ms);
-    for (const dir of children) await removeCgroupDir(dir, (ms) => waitForEvent(dir, 'populated', '0', ms), this.config.give_up_ms);
+    for (const dir of children) await this.removeEmpty(dir);
   }
 
-  private scopeDir(): string {
-    if (!this.subtree) throw new Error('cgroup v2 driver used before init(scope)');
-    return this.subtree.scopeDir;
+  private removeEmpty(dir: string): Promise<void> {
+    return removeCgroupDir(dir, (ms) => waitForEvent(dir, 'populated', '0', ms), this.config.give_up_ms);
   }
 
   private async unusableReason(): Promise<string | undefined> {

@@ -1,0 +1,61 @@
+import type { Cgroup, CgroupDriver } from '../extension-points/cgroup-driver';
+import type { ResourceLimits } from '../functions/resource-limits';
+import type { Logger } from '../log/logger';
+import { checkCgroupName, type CgroupDriverConfig } from './cgroup-fs';
+import { SlowOpReporter } from './slow-op';
+
+/**
+ * The lifecycle every cgroup driver shares, whatever the cgroup version:
+ * names checked before they become directories, init() once, create() that
+ * removes a cgroup whose limits could not be set, an idempotent shutdown(),
+ * and slow operations reported. A driver says how to build and remove its
+ * subtree and how to make one sandbox's cgroup.
+ */
+export abstract class CgroupDriverBase<Subtree> implements CgroupDriver {
+  abstract readonly version: 'v1' | 'v2';
+  protected readonly ops: SlowOpReporter;
+  private subtree?: Subtree;
+
+  constructor(
+    protected readonly config: CgroupDriverConfig,
+    protected readonly log: Logger,
+  ) {
+    this.ops = new SlowOpReporter(log, config.slow_ms);
+  }
+
+  abstract probe(): Promise<boolean>;
+  /** Builds the worker's subtree for `scope`, first removing what a crashed worker with that scope left. */
+  protected abstract prepare(scope: string): Promise<Subtree>;
+  /** Makes a sandbox's empty cgroup; fails if it exists. */
+  protected abstract makeCgroup(subtree: Subtree, name: string): Promise<Cgroup>;
+  /** Kills every process in the subtree and removes it. */
+  protected abstract remove(subtree: Subtree): Promise<void>;
+
+  async init(scope: string): Promise<void> {
+    checkCgroupName(scope, 'cgroup scope');
+    if (this.subtree) throw new Error(`the cgroup ${this.version} driver is already initialised; init(scope) runs once per worker`);
+    this.subtree = await this.ops.time('init', { scope }, () => this.prepare(scope));
+    this.log.info({ subtree: this.subtree }, `cgroup ${this.version} subtree ready`);
+  }
+
+  async create(name: string, limits: ResourceLimits): Promise<Cgroup> {
+    checkCgroupName(name, 'sandbox cgroup name');
+    if (!this.subtree) throw new Error(`the cgroup ${this.version} driver was used before init(scope)`);
+    const cgroup = await this.makeCgroup(this.subtree, name);
+    try {
+      await cgroup.setLimits(limits);
+    } catch (e) {
+      await cgroup.destroy().catch(() => undefined);
+      throw e;
+    }
+    return cgroup;
+  }
+
+  async shutdown(): Promise<void> {
+    const subtree = this.subtree;
+    if (!subtree) return;
+    this.subtree = undefined;
+    await this.ops.time('shutdown', {}, () => this.remove(subtree));
+    this.log.info({ subtree }, `cgroup ${this.version} subtree removed`);
+  }
+}
