@@ -7,6 +7,8 @@ export * from './secret-provider';
 export * from './accounting';
 export * from './sandbox-customizer';
 export * from './admin-routes';
+export * from './invocation-records';
+export * from './syscall-names';
 
 import { SandboxBackendPoint } from './sandbox-backend';
 import { CgroupDriverPoint } from './cgroup-driver';
@@ -17,6 +19,8 @@ import { SecretProviderPoint } from './secret-provider';
 import { AccountingPoint } from './accounting';
 import { SandboxCustomizerPoint } from './sandbox-customizer';
 import { AdminRoutesPoint } from './admin-routes';
+import { InvocationRecordsPoint } from './invocation-records';
+import { SyscallNamesPoint } from './syscall-names';
 
 /** Every extension point core defines, in the order the kernel binds them. */
 export const EXTENSION_POINTS = [
@@ -28,5 +32,7 @@ export const EXTENSION_POINTS = [
   AccountingPoint,
   SandboxCustomizerPoint,
   AdminRoutesPoint,
+  InvocationRecordsPoint,
+  SyscallNamesPoint,
   SchedulerPoint,
 ];

@@ -14,5 +14,6 @@ export const FAILURE_STATUS: Record<FailureKind, number> = {
   oom: 502,
   pids: 502,
   signal: 502,
+  'blocked-syscall': 502,
   crashed: 502,
 };

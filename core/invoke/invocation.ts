@@ -16,6 +16,7 @@ export type FailureKind =
   | 'oom' // the kernel killed the instance for exceeding its memory limit
   | 'pids' // the instance hit its process limit and died or failed
   | 'signal' // the instance was killed by a signal
+  | 'blocked-syscall' // the seccomp filter killed the instance for a forbidden system call (SIGSYS)
   | 'crashed'; // the instance exited for another reason
 
 export interface InvocationFailure {
@@ -25,8 +26,43 @@ export interface InvocationFailure {
   type?: string;
   traceback?: string;
   signal?: string;
+  /** For blocked-syscall: the system call's name (or `syscall N` when no table names it). */
+  syscall?: string;
+  /** What the kernel or the runtime recorded that led to this diagnosis, one fact a line. */
+  evidence?: string[];
+  /** What the function's author can do about it. */
+  advice?: string;
+}
+
+/** What one invocation wrote to fds 1 and 2 (its own, C extensions', child processes'), bounded by the backend. */
+export interface CapturedOutput {
+  stdout: string;
+  stderr: string;
+  /** Bytes written before bounding. */
+  stdoutBytes: number;
+  stderrBytes: number;
+  /** Whether the middle of a stream was cut out (a marker says where). */
+  truncated: boolean;
+}
+
+/** What one invocation used, as far as the backend could measure it. */
+export interface InvocationUsage {
+  /** Time in the sandbox, from sending the request to the answer (or the death). */
+  runMs: number;
+  /** Time spent creating a sandbox for this invocation (cold start), if one was created. */
+  coldStartMs?: number;
+  cpuUsec?: number;
+  /** Peak memory of the instance (its cgroup's high-water mark). */
+  memoryPeakBytes?: number;
+  memoryLimitBytes?: number;
+}
+
+/** Output and usage travel with either kind of outcome, when the backend captured them. */
+export interface OutcomeExtras {
+  output?: CapturedOutput;
+  usage?: InvocationUsage;
 }
 
 export type InvocationOutcome =
-  | { ok: true; body: Buffer; contentType: string }
-  | { ok: false; failure: InvocationFailure };
+  | ({ ok: true; body: Buffer; contentType: string } & OutcomeExtras)
+  | ({ ok: false; failure: InvocationFailure } & OutcomeExtras);

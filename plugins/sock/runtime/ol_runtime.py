@@ -13,7 +13,9 @@ Protocol (HTTP/1.1, keep-alive, one request at a time):
                    kinds: "bad-event" (400), "load", "exception", "exit", "bad-return" (500)
     GET  /health   200 text/plain "ok"
     anything else  404 {"error": {"kind": "not-found", ...}}
-The X-OL-Request-Id request header is echoed on the response.
+The X-OL-Request-Id request header is echoed on the response. With
+--capture-dir, a POST /run carrying `X-OL-Capture: <stem>` has fds 1 and 2
+redirected to <capture dir>/<stem>.stdout and .stderr while it runs.
 
 Status fd: one line, "ready" once the function is loaded (or failed to load:
 that is reported per request) and the socket listens, or "error <reason>"
@@ -25,6 +27,7 @@ import http.server
 import importlib.util
 import json
 import os
+import re
 import selectors
 import signal
 import socket
@@ -180,6 +183,81 @@ class Function:
             "message": f"the value returned by {self.handler_name} {detail}; {RETURN_HINT}"})
 
 
+# --- Per-invocation output capture -------------------------------------------
+#
+# The worker names, in the X-OL-Capture header of a POST /run, a file stem;
+# for the duration of that call fds 1 and 2 are dup2()ed onto
+# <capture dir>/<stem>.stdout and .stderr. At the fd level, so that writes by
+# C extensions (printf, write(1, ...)) and by child processes the function
+# starts land there too. The worker reads and removes the files once the call
+# ended (or the instance died), and bounds what it keeps.
+
+CAPTURE_HEADER = "X-OL-Capture"
+_CAPTURE_STEM = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_capture_dir = None  # set by main() from --capture-dir; None: no capture
+_libc = None
+
+
+def _flush_stdio():
+    """Flush Python's and C's stdio buffers, so that output lands in the file of the call that wrote it."""
+    global _libc
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a function may have replaced or closed them
+            pass
+    try:
+        if _libc is None:
+            import ctypes
+            _libc = ctypes.CDLL(None)
+        _libc.fflush(None)
+    except Exception:
+        pass
+
+
+class OutputCapture:
+    """Redirects fds 1 and 2 to per-request files while a call runs."""
+
+    def __init__(self, directory, stem):
+        self.paths = (os.path.join(directory, stem + ".stdout"),
+                      os.path.join(directory, stem + ".stderr"))
+        self.saved = []
+
+    def __enter__(self):
+        _flush_stdio()
+        for fd, path in zip((1, 2), self.paths):
+            out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+            self.saved.append(os.dup(fd))  # non-inheritable: children never see the real fd
+            os.dup2(out, fd)  # inheritable: the function's child processes write to the file
+            os.close(out)
+        return self
+
+    def __exit__(self, *exc):
+        _flush_stdio()
+        for fd, saved in zip((1, 2), self.saved):
+            os.dup2(saved, fd)
+            os.close(saved)
+        self.saved = []
+        return False
+
+
+def run_captured(function, body, stem):
+    """function.run(body), with its output captured when the worker asked for it."""
+    if _capture_dir is None or not stem or not _CAPTURE_STEM.fullmatch(stem):
+        return function.run(body)
+    try:
+        capture = OutputCapture(_capture_dir, stem)
+        capture.__enter__()
+    except OSError as e:
+        # Serving the call matters more than capturing its output; say why it is missing.
+        sys.stderr.write(f"ol-runtime: cannot capture this call's output: {e}\n")
+        return function.run(body)
+    try:
+        return function.run(body)
+    finally:
+        capture.__exit__(None, None, None)
+
+
 class Connection(http.server.BaseHTTPRequestHandler):
     """One client connection; the serve loop calls handle_one_request() when it has a request."""
 
@@ -244,7 +322,7 @@ class Connection(http.server.BaseHTTPRequestHandler):
             return self._send(400, error_json({"kind": "bad-request", "message": str(e)}))
         path = self.path.split("?", 1)[0]
         if (self.command, path) == ("POST", "/run"):
-            self._send(*self.function.run(body))
+            self._send(*run_captured(self.function, body, self.headers.get(CAPTURE_HEADER)))
         elif self.command in ("GET", "HEAD") and path == "/health":
             self._send(200, b"ok", "text/plain")
         else:
@@ -370,6 +448,7 @@ def main(argv=None):
     parser.add_argument("--handler", default="f", help="function called with the event")
     parser.add_argument("--status-fd", type=int, help="fd that receives the 'ready' line")
     parser.add_argument("--path", action="append", default=[], help="prepend to sys.path")
+    parser.add_argument("--capture-dir", help="directory for per-call stdout/stderr files (see X-OL-Capture)")
     args = parser.parse_args(argv)
 
     status_fd = args.status_fd
@@ -378,6 +457,10 @@ def main(argv=None):
         os.set_inheritable(status_fd, False)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    global _capture_dir
+    if args.capture_dir:
+        os.makedirs(args.capture_dir, mode=0o700, exist_ok=True)
+        _capture_dir = args.capture_dir
 
     code_dir = os.path.abspath(args.code)
     # The function's own modules first, then package dirs, then the stdlib;
