@@ -15,4 +15,6 @@ export const Tokens = {
   Container: Symbol.for('ol.core.Container'),
   /** FunctionLoader: name -> LoadedFunction (registry + config + limits). */
   FunctionLoader: Symbol.for('ol.core.FunctionLoader'),
+  /** Metrics: the worker's Prometheus registry; plugins add their metrics to it. */
+  Metrics: Symbol.for('ol.core.Metrics'),
 } as const;

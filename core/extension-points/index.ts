@@ -9,6 +9,7 @@ export * from './sandbox-customizer';
 export * from './admin-routes';
 export * from './invocation-records';
 export * from './syscall-names';
+export * from './function-validator';
 
 import { SandboxBackendPoint } from './sandbox-backend';
 import { CgroupDriverPoint } from './cgroup-driver';
@@ -21,6 +22,7 @@ import { SandboxCustomizerPoint } from './sandbox-customizer';
 import { AdminRoutesPoint } from './admin-routes';
 import { InvocationRecordsPoint } from './invocation-records';
 import { SyscallNamesPoint } from './syscall-names';
+import { FunctionValidatorPoint } from './function-validator';
 
 /** Every extension point core defines, in the order the kernel binds them. */
 export const EXTENSION_POINTS = [
@@ -34,5 +36,6 @@ export const EXTENSION_POINTS = [
   AdminRoutesPoint,
   InvocationRecordsPoint,
   SyscallNamesPoint,
+  FunctionValidatorPoint,
   SchedulerPoint,
 ];

@@ -1,4 +1,5 @@
 import type { ResourceLimits } from './resource-limits';
+import type { ResolvedPackages } from '../extension-points/package-resolver';
 
 /** A function as the worker understands it, parsed from ol.yaml, requirements.txt and f.py comments. */
 export interface FunctionConfig {
@@ -35,4 +36,6 @@ export interface FunctionSource {
 export interface LoadedFunction extends FunctionSource {
   config: FunctionConfig;
   limits: ResourceLimits;
+  /** The installed packages (set by the PackageResolver when the function declares any). */
+  packages?: ResolvedPackages;
 }

@@ -3,7 +3,7 @@ import { Tokens } from '../di/tokens';
 import type { WorkerConfig } from '../config/worker-config';
 import { ConfigError } from '../config/schema-validator';
 import { FunctionRegistryPoint, type FunctionRegistry } from '../extension-points/function-registry';
-import { PackageResolverPoint } from '../extension-points/package-resolver';
+import { PackageResolverPoint, type PackageResolver } from '../extension-points/package-resolver';
 import { HttpError } from '../http/http-error';
 import type { LoadedFunction } from './function-config';
 import { readFunctionConfig, resolveLimits } from './read-function-config';
@@ -17,6 +17,8 @@ import { readFunctionConfig, resolveLimits } from './read-function-config';
 @injectable()
 export class FunctionLoader {
   private readonly cache = new Map<string, LoadedFunction>();
+  /** Loads in progress per name, so concurrent requests resolve packages once per version. */
+  private readonly pending = new Map<string, { version: string; loaded: Promise<LoadedFunction> }>();
 
   constructor(
     @inject(FunctionRegistryPoint.token) private readonly registry: FunctionRegistry,
@@ -32,9 +34,34 @@ export class FunctionLoader {
     }
     const cached = this.cache.get(name);
     if (cached?.version === source.version) return cached;
-    const loaded = this.parse(source.name, source.version, source.codeDir);
-    this.cache.set(name, loaded);
-    return loaded;
+    const inFlight = this.pending.get(name);
+    if (inFlight?.version === source.version) return inFlight.loaded;
+    const loaded = this.loadVersion(source.name, source.version, source.codeDir);
+    this.pending.set(name, { version: source.version, loaded });
+    try {
+      const fn = await loaded;
+      this.cache.set(name, fn);
+      return fn;
+    } finally {
+      // A failure is not cached: the next request tries again (e.g. once the index is reachable).
+      if (this.pending.get(name)?.loaded === loaded) this.pending.delete(name);
+    }
+  }
+
+  /** Parse the config, then have the PackageResolver install the packages it declares. */
+  private async loadVersion(name: string, version: string, codeDir: string): Promise<LoadedFunction> {
+    const fn = this.parse(name, version, codeDir);
+    if (!fn.config.packages.length) return fn;
+    const resolver = this.container.resolve<PackageResolver>(PackageResolverPoint.token);
+    try {
+      fn.packages = await resolver.resolve(name, fn.config.packages, codeDir);
+    } catch (e) {
+      const status = (e as { status?: unknown }).status;
+      if (typeof status !== 'number') throw e;
+      const hint = (e as { hint?: string }).hint ?? 'fix the requirements (or ol.lock) and upload the function again';
+      throw new HttpError(status, 'packages-unavailable', `function "${name}": ${(e as Error).message}`, hint);
+    }
+    return fn;
   }
 
   /** Validate a function directory without caching it (used when installing). */

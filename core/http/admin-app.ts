@@ -6,6 +6,7 @@ import type { Scheduler } from '../extension-points/scheduler';
 import type { FunctionLoader } from '../functions/function-loader';
 import type { InvokeService } from '../invoke/invoke-service';
 import type { Logger } from '../log/logger';
+import type { Metrics } from '../metrics/metrics';
 import { HttpError } from './http-error';
 import { errorBody, readBody, requestId } from './middleware';
 import { mountRunRoute } from './run-route';
@@ -21,6 +22,8 @@ export interface AdminDeps {
   status: () => object;
   /** Routes contributed by plugins (AdminRoutes extension point). */
   pluginRoutes: AdminRoutes;
+  /** Served as Prometheus text at GET /metrics. */
+  metrics: Metrics;
 }
 
 /**
@@ -36,6 +39,11 @@ export function createAdminApp(d: AdminDeps): Koa {
   });
   router.get('/stats', (ctx) => {
     ctx.body = { scheduler: d.scheduler.stats(), memory: process.memoryUsage() };
+  });
+  router.get('/metrics', async (ctx) => {
+    const { contentType, text } = await d.metrics.scrape();
+    ctx.type = contentType;
+    ctx.body = text;
   });
   router.get('/registry', async (ctx) => {
     ctx.body = { functions: await d.registry.list() };

@@ -6,7 +6,7 @@ import { readBody } from './middleware';
 export function mountRunRoute(router: Router, invoker: InvokeService, maxBody: number): void {
   router.all('/run/:name', async (ctx) => {
     const body = await readBody(ctx, maxBody);
-    const res = await invoker.invoke({ name: ctx.params.name, method: ctx.method, body, requestId: ctx.state.requestId });
+    const res = await invoker.invoke({ name: ctx.params.name, method: ctx.method, body, requestId: ctx.state.requestId, logType: ctx.get('x-ol-log-type') || undefined });
     ctx.status = res.status;
     if (res.headers) ctx.set(res.headers);
     ctx.type = res.contentType;

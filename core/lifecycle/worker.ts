@@ -13,6 +13,7 @@ import { createAdminApp } from '../http/admin-app';
 import { createPublicApp } from '../http/public-app';
 import { InvokeService } from '../invoke/invoke-service';
 import { createLogger, type Logger } from '../log/logger';
+import { Metrics } from '../metrics/metrics';
 import { Kernel } from '../plugin/kernel';
 import { livePid } from './pid-file';
 import { workerPaths, type WorkerPaths } from './worker-paths';
@@ -57,6 +58,7 @@ export class Worker {
     container.registerInstance(Tokens.WorkerPaths, paths);
     container.registerInstance(Tokens.Logger, log);
     container.registerInstance(Tokens.Container, container);
+    container.registerInstance(Tokens.Metrics, new Metrics());
     const kernel = new Kernel(container, config, log);
     const worker = new Worker(paths, config, container, kernel, log);
     try {
@@ -101,6 +103,7 @@ export class Worker {
       maxArchive: MAX_ARCHIVE_BYTES,
       status: () => this.status(),
       pluginRoutes: this.container.resolve(AdminRoutesPoint.token),
+      metrics: this.container.resolve(Tokens.Metrics),
     });
     this.servers.push(await listenOn(publicApp.callback(), { host: this.config.http.host, port: this.config.http.port }));
     fs.rmSync(this.paths.adminSocket, { force: true });

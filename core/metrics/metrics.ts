@@ -1,0 +1,62 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Latency buckets (seconds) from a fast warm call (~1 ms) to a slow cold start. */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+type Labels<L extends string> = { name: string; help: string; labelNames?: readonly L[] };
+
+/**
+ * The worker's Prometheus metrics: one registry per worker (several workers
+ * may share a process in tests), served as text at `/metrics` on the admin
+ * socket. Core registers the invocation metrics; plugins add theirs through
+ * `Tokens.Metrics` (names start with `ol_`). Asking twice for one name
+ * returns the same metric, so a plugin restarted in-process does not throw.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  /** Invocations by function and outcome ('ok', a failure kind, 'platform', 'rejected'). */
+  readonly invocations: Counter<'function' | 'outcome'>;
+  /** phase: total (arrival to answer), run (in the sandbox), wait (total - run: queue and cold start). */
+  readonly invocationSeconds: Histogram<'function' | 'phase'>;
+  /** Cgroup operations (create, freeze, kill, rmdir...) by driver and operation. */
+  readonly cgroupOpSeconds: Histogram<'driver' | 'op'>;
+  /** Cgroup operations that were slow (past slow_ms) or never completed (leaked). */
+  readonly cgroupAnomalies: Counter<'driver' | 'op' | 'anomaly'>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'ol_worker_' });
+    this.invocations = this.counter({ name: 'ol_invocations_total', help: 'Invocations by function and outcome', labelNames: ['function', 'outcome'] });
+    this.invocationSeconds = this.histogram({ name: 'ol_invocation_seconds', help: 'Invocation latency by phase: total, run (inside the sandbox), wait (queue and cold start)', labelNames: ['function', 'phase'] });
+    this.cgroupOpSeconds = this.histogram({ name: 'ol_cgroup_op_seconds', help: 'Duration of cgroup operations', labelNames: ['driver', 'op'] });
+    this.cgroupAnomalies = this.counter({ name: 'ol_cgroup_anomalies_total', help: 'Cgroup operations that were slow or never completed', labelNames: ['driver', 'op', 'anomaly'] });
+  }
+
+  counter<L extends string>(spec: Labels<L>): Counter<L> {
+    return (this.registry.getSingleMetric(spec.name) as Counter<L>) ?? new Counter({ ...spec, labelNames: spec.labelNames ?? [], registers: [this.registry] });
+  }
+
+  histogram<L extends string>(spec: Labels<L> & { buckets?: number[] }): Histogram<L> {
+    return (this.registry.getSingleMetric(spec.name) as Histogram<L>) ?? new Histogram({ buckets: LATENCY_BUCKETS, ...spec, labelNames: spec.labelNames ?? [], registers: [this.registry] });
+  }
+
+  /** `collect` runs at each scrape, e.g. to count instances by state. */
+  gauge<L extends string>(spec: Labels<L> & { collect?: (this: Gauge<L>) => void | Promise<void> }): Gauge<L> {
+    return (this.registry.getSingleMetric(spec.name) as Gauge<L>) ?? new Gauge({ ...spec, labelNames: spec.labelNames ?? [], registers: [this.registry] });
+  }
+
+  /** The exposition text and its content type. */
+  async scrape(): Promise<{ contentType: string; text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  }
+}
+
+/** An OpObserver (core/util/slow-op.ts) that feeds a cgroup driver's timings into the metrics. */
+export function cgroupOpObserver(metrics: Metrics, driver: string): import('../util/slow-op').OpObserver {
+  return {
+    observe(op, seconds, { slow, failed }) {
+      metrics.cgroupOpSeconds.observe({ driver, op }, seconds);
+      if (failed) metrics.cgroupAnomalies.inc({ driver, op, anomaly: 'failed' });
+      else if (slow) metrics.cgroupAnomalies.inc({ driver, op, anomaly: 'slow' });
+    },
+  };
+}
