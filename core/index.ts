@@ -15,7 +15,7 @@ export { PluginError } from './plugin/plugin-error';
 export { Tokens } from './di/tokens';
 export * from './extension-points';
 export type { ResourceLimits } from './functions/resource-limits';
-export type { FunctionConfig, FunctionSource, LoadedFunction } from './functions/function-config';
+export type { FunctionConfig, FunctionSource, LoadedFunction, SecretMode, SecretRequest } from './functions/function-config';
 export type { Invocation, InvocationOutcome, InvocationFailure, FailureKind, CapturedOutput, InvocationUsage, OutcomeExtras } from './invoke/invocation';
 export type { WorkerPaths } from './lifecycle/worker-paths';
 export type { WorkerConfig } from './config/worker-config';

@@ -39,6 +39,12 @@ export interface SandboxCustomizer {
   prepare(fn: LoadedFunction, sandboxId: string): Promise<SandboxAdditions>;
   /** Called once the sandbox is destroyed. */
   release?(sandboxId: string): Promise<void>;
+  /**
+   * The sandbox starts serving the request `requestId`, or (null) has finished
+   * it. Lets a customizer attribute what the sandbox does (e.g. egress through
+   * a secrets proxy) to the request, for its audit log. Must not block.
+   */
+  serving?(sandboxId: string, requestId: string | null): void;
 }
 
 export const SandboxCustomizerPoint = defineExtensionPoint<SandboxCustomizer>({
@@ -52,6 +58,9 @@ export const SandboxCustomizerPoint = defineExtensionPoint<SandboxCustomizer>({
     },
     async release(sandboxId) {
       await Promise.all(customizers.map((c) => c.release?.(sandboxId)));
+    },
+    serving(sandboxId, requestId) {
+      for (const c of customizers) c.serving?.(sandboxId, requestId);
     },
   }),
 });

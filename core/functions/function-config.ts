@@ -21,6 +21,19 @@ export interface FunctionConfig {
   imports: string[];
   /** The limits this function asked for; unset keys take the operator's defaults. */
   limits: Partial<ResourceLimits>;
+  /** Secrets it asks for (ol.yaml `secrets`); the operator's role for it must grant each. */
+  secrets?: SecretRequest[];
+}
+
+/** How an instance may use a secret: through the egress proxy (the value never enters it), or holding it. */
+export type SecretMode = 'proxy' | 'env' | 'file';
+
+/** One secret a function asks for in ol.yaml. */
+export interface SecretRequest {
+  name: string;
+  mode: SecretMode;
+  /** mode env: the variable that holds the value. */
+  env?: string;
 }
 
 /** A function version the registry can hand out: code on disk plus parsed config. */

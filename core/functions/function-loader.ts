@@ -3,6 +3,7 @@ import { Tokens } from '../di/tokens';
 import type { WorkerConfig } from '../config/worker-config';
 import { ConfigError } from '../config/schema-validator';
 import { FunctionRegistryPoint, type FunctionRegistry } from '../extension-points/function-registry';
+import { FunctionValidatorPoint, type FunctionValidator } from '../extension-points/function-validator';
 import { PackageResolverPoint, type PackageResolver } from '../extension-points/package-resolver';
 import { HttpError } from '../http/http-error';
 import type { LoadedFunction } from './function-config';
@@ -17,6 +18,8 @@ import { readFunctionConfig, resolveLimits } from './read-function-config';
 @injectable()
 export class FunctionLoader {
   private readonly cache = new Map<string, LoadedFunction>();
+  /** performance.now() of each cached function's last load: lets an eviction policy forget unused ones. */
+  private readonly usedAt = new Map<string, number>();
   /** Loads in progress per name, so concurrent requests resolve packages once per version. */
   private readonly pending = new Map<string, { version: string; loaded: Promise<LoadedFunction> }>();
 
@@ -29,11 +32,11 @@ export class FunctionLoader {
   async load(name: string): Promise<LoadedFunction> {
     const source = await this.registry.lookup(name);
     if (!source) {
-      this.cache.delete(name);
+      this.forget(name);
       throw new HttpError(404, 'function-not-found', `no function named "${name}"`, 'install it with `ol admin install <dir> -n NAME` or check the name');
     }
     const cached = this.cache.get(name);
-    if (cached?.version === source.version) return cached;
+    if (cached?.version === source.version) return this.touch(name, cached);
     const inFlight = this.pending.get(name);
     if (inFlight?.version === source.version) return inFlight.loaded;
     const loaded = this.loadVersion(source.name, source.version, source.codeDir);
@@ -41,7 +44,7 @@ export class FunctionLoader {
     try {
       const fn = await loaded;
       this.cache.set(name, fn);
-      return fn;
+      return this.touch(name, fn);
     } finally {
       // A failure is not cached: the next request tries again (e.g. once the index is reachable).
       if (this.pending.get(name)?.loaded === loaded) this.pending.delete(name);
@@ -71,6 +74,32 @@ export class FunctionLoader {
 
   forget(name: string): void {
     this.cache.delete(name);
+    this.usedAt.delete(name);
+  }
+
+  /** How many functions have a parsed config cached. */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /** Forget every cached function not loaded since `cutoff` (a performance.now() time); returns their names. */
+  forgetUnusedSince(cutoff: number): string[] {
+    const gone: string[] = [];
+    for (const [name, at] of this.usedAt) if (at < cutoff) gone.push(name);
+    for (const name of gone) this.forget(name);
+    return gone;
+  }
+
+  private touch(name: string, fn: LoadedFunction): LoadedFunction {
+    this.usedAt.set(name, performance.now());
+    return fn;
+  }
+
+  /** The operator's policy plugins (FunctionValidator), e.g. secrets a role does not grant. */
+  private checkPolicy(fn: LoadedFunction): void {
+    if (!this.container.isRegistered(FunctionValidatorPoint.token, true)) return;
+    const problems = this.container.resolve<FunctionValidator>(FunctionValidatorPoint.token).check(fn);
+    if (problems.length) throw new ConfigError(`${fn.name}/ol.yaml`, problems);
   }
 
   private parse(name: string, version: string, codeDir: string): LoadedFunction {
@@ -82,7 +111,9 @@ export class FunctionLoader {
           `needs packages (${config.packages.join(', ')}) but this worker has no package resolver plugin; ask the operator to enable one, or remove the requirements`,
         ]);
       }
-      return { name, version, codeDir, config, limits };
+      const fn: LoadedFunction = { name, version, codeDir, config, limits };
+      this.checkPolicy(fn);
+      return fn;
     } catch (e) {
       if (e instanceof ConfigError) throw new HttpError(422, 'bad-function-config', `function "${name}" cannot be loaded: ${e.message}`, 'fix the function and upload it again');
       throw e;

@@ -1,5 +1,6 @@
 import YAML from 'yaml';
 import { ConfigError, validate } from '../config/schema-validator';
+import { SECRET_NAME_PATTERN } from '../extension-points/secret-provider';
 
 /** What a function author may write in ol.yaml. OpenLambda's own keys keep their meaning. */
 export interface OlYaml {
@@ -12,6 +13,7 @@ export interface OlYaml {
   packages?: string[];
   imports?: string[];
   limits?: { mem_mb?: number; procs?: number; cpu_percent?: number; timeout_ms?: number };
+  secrets?: (string | { name: string; mode?: 'proxy' | 'env' | 'file'; env?: string })[];
 }
 
 const olYamlSchema = {
@@ -44,6 +46,24 @@ const olYamlSchema = {
     'reuse-sandbox': { type: 'boolean' },
     packages: { type: 'array', items: { type: 'string', minLength: 1 } },
     imports: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.]*$' } },
+    secrets: {
+      type: 'array',
+      items: {
+        anyOf: [
+          { type: 'string', pattern: SECRET_NAME_PATTERN },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name'],
+            properties: {
+              name: { type: 'string', pattern: SECRET_NAME_PATTERN },
+              mode: { enum: ['proxy', 'env', 'file'] },
+              env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+            },
+          },
+        ],
+      },
+    },
     limits: {
       type: 'object',
       additionalProperties: false,

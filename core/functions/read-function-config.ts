@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../config/schema-validator';
-import type { FunctionConfig } from './function-config';
-import { parseOlYaml } from './ol-yaml';
+import type { FunctionConfig, SecretRequest } from './function-config';
+import { parseOlYaml, type OlYaml } from './ol-yaml';
 import { parseRequirementsTxt, parseSingleFileDirectives } from './requirements';
 import { LIMIT_KEYS, type LimitKey, type ResourceLimits } from './resource-limits';
 
@@ -33,6 +33,7 @@ export function readFunctionConfig(codeDir: string, name: string): FunctionConfi
     reuseSandbox: ol['reuse-sandbox'] ?? true,
     packages: unique([...(ol.packages ?? []), ...fromTxt, ...directives.install]),
     imports: unique([...(ol.imports ?? []), ...directives.imports]),
+    secrets: secretRequests(ol.secrets ?? []),
     limits: Object.fromEntries(
       Object.entries(ol.limits ?? {}).map(([k, v]) => [LIMIT_KEYS[k as LimitKey], v]),
     ) as Partial<ResourceLimits>,
@@ -58,6 +59,15 @@ export function resolveLimits(
   }
   if (problems.length) throw new ConfigError(source, problems);
   return out;
+}
+
+/** `- name` asks for proxy use; `{name, mode: env}` gets the variable NAME upper-cased with _ unless `env` names it. */
+function secretRequests(items: NonNullable<OlYaml['secrets']>): SecretRequest[] {
+  return items.map((item) => {
+    const asked: { name: string; mode?: SecretRequest['mode']; env?: string } = typeof item === 'string' ? { name: item } : item;
+    const { name, mode = 'proxy', env } = asked;
+    return mode === 'env' ? { name, mode, env: env ?? name.toUpperCase().replace(/[^A-Z0-9_]/g, '_').replace(/^(\d)/, '_$1') } : { name, mode };
+  });
 }
 
 function unique(xs: string[]): string[] {

@@ -340,12 +340,14 @@ test('exit codes and deaths by signal propagate (128 + signal)', T, async () => 
 
 test('SIGTERM, SIGINT and SIGHUP sent to the launcher reach the program', T, async () => {
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    const setup = `import signal
-def on(s, f):
-    os.write(1, b"got %d\\n" % s)  # not print(): the signal may land inside print("ready")
-    os._exit(40 + s)
-signal.signal(signal.${sig}, on)`;
-    const l = new Launch([], pyHold(setup, '0'));
+    // sigwaitinfo on a blocked signal: a Python-level handler could miss a
+    // signal landing just before a blocking read.
+    const l = new Launch([], py(`import os, signal
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.${sig}])
+print("ready", flush=True)
+s = signal.sigwaitinfo([signal.${sig}]).si_signo
+print("got", s, flush=True)
+os._exit(40 + s)`));
     await l.stdoutHas('ready');
     l.child.kill(sig);
     const out = await l.done;

@@ -47,6 +47,12 @@ export async function eachZipEntry(data: Buffer, visit: (e: ZipEntry) => Promise
   });
 }
 
+/** The entry name when yauzl refused an absolute or `..` name (a path-traversal attempt), else null. */
+export function traversalEntry(e: unknown): string | null {
+  const m = /^(?:invalid relative path|absolute path): (.*)$/.exec((e as Error)?.message ?? '');
+  return m ? m[1] : null;
+}
+
 async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Buffer> {
   const stream = await zip.openReadStreamPromise(entry);
   const chunks: Buffer[] = [];

@@ -10,6 +10,8 @@ export interface FifoConfig {
   retry_after_s: number;
   /** Freeze idle instances (cgroup freezer) between requests. */
   pause_idle: boolean;
+  /** Worker memory pool in MiB (OpenLambda's mem_pool_mb): the memory limits of all instances held stay within it; 0 = no pool. */
+  mem_pool_mb: number;
 }
 
 export const FIFO_DEFAULTS: Readonly<FifoConfig> = {
@@ -18,6 +20,7 @@ export const FIFO_DEFAULTS: Readonly<FifoConfig> = {
   max_instances: 32,
   retry_after_s: 1,
   pause_idle: true,
+  mem_pool_mb: 0,
 };
 
 export const fifoConfigSchema = {
@@ -29,5 +32,6 @@ export const fifoConfigSchema = {
     max_instances: { type: 'integer', minimum: 1, maximum: 100000, default: FIFO_DEFAULTS.max_instances, description: 'instances in the whole worker at once' },
     retry_after_s: { type: 'integer', minimum: 0, maximum: 86400, default: FIFO_DEFAULTS.retry_after_s, description: 'Retry-After (seconds) on 429' },
     pause_idle: { type: 'boolean', default: FIFO_DEFAULTS.pause_idle, description: 'freeze idle instances between requests' },
+    mem_pool_mb: { type: 'integer', minimum: 0, maximum: 16777216, default: FIFO_DEFAULTS.mem_pool_mb, description: 'worker memory pool: sum of the memory limits of all instances held (0: no pool)' },
   },
 } as const;

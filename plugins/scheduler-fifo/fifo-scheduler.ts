@@ -5,6 +5,7 @@ import {
   SandboxBackendPoint,
   Tokens,
   type FailureKind,
+  type IdleInstance,
   type Invocation,
   type InvocationOutcome,
   type LoadedFunction,
@@ -36,7 +37,11 @@ export class FifoScheduler implements Scheduler {
   private readonly dying = new Set<Promise<void>>();
   /** Every sandbox this scheduler holds: idle, busy, starting and stopping. */
   private total = 0;
+  /** Sum of the memory limits (MiB) of the instances counted in `total`: the memory pool in use. */
+  private memUsed = 0;
   private stopping = 0;
+  /** Idle instances destroyed by a policy, by reason key. Keys are a handful of constants. */
+  private readonly evictions: Record<string, number> = {};
   private seq = 0;
   private clock = 0;
   private draining: Promise<void> | null = null;
@@ -77,16 +82,58 @@ export class FifoScheduler implements Scheduler {
 
   stats(): SchedulerStats {
     let idle = 0;
+    let paused = 0;
     let busy = 0;
     let starting = 0;
     let queued = 0;
     for (const p of this.pools.values()) {
       idle += p.idle.length;
+      paused += p.idle.filter((i) => i.paused).length;
       busy += p.busy;
       starting += p.starting;
       queued += p.queue.length;
     }
-    return { functions: this.pools.size, instances: { idle, busy, starting, stopping: this.stopping }, queued };
+    return {
+      functions: this.pools.size,
+      instances: { idle, busy, starting, stopping: this.stopping },
+      queued,
+      paused,
+      evictions: { ...this.evictions },
+      memoryPool: { usedMb: this.memUsed, limitMb: this.cfg.mem_pool_mb },
+    };
+  }
+
+  idleInstances(): IdleInstance[] {
+    const out: IdleInstance[] = [];
+    for (const p of this.pools.values()) {
+      for (const i of p.idle) out.push({ sandboxId: i.sandbox.id, function: p.name, idleSince: i.idleSince, paused: i.paused, memMb: i.fn.limits.memMb });
+    }
+    return out.sort((a, b) => a.idleSince - b.idleSince);
+  }
+
+  async evictIdle(sandboxId: string, action: 'pause' | 'destroy', reason: string): Promise<boolean> {
+    const found = this.findIdle(sandboxId);
+    if (!found) return false;
+    const { pool, inst } = found;
+    if (action === 'pause') {
+      if (!inst.pauseRequested) this.pauseIdle(pool, inst);
+      await inst.settling;
+      return !inst.broken;
+    }
+    pool.idle.splice(pool.idle.indexOf(inst), 1);
+    this.evictions[reason] = (this.evictions[reason] ?? 0) + 1;
+    const done = this.destroy(inst, `evicted (${reason})`);
+    this.afterChange(pool);
+    await done;
+    return true;
+  }
+
+  private findIdle(sandboxId: string): { pool: Pool; inst: Instance } | undefined {
+    for (const pool of this.pools.values()) {
+      const inst = pool.idle.find((i) => i.sandbox.id === sandboxId);
+      if (inst) return { pool, inst };
+    }
+    return undefined;
   }
 
   drain(): Promise<void> {
@@ -166,35 +213,54 @@ export class FifoScheduler implements Scheduler {
           continue;
         }
         if (liveInstances(pool) >= this.cfg.max_instances_per_function) break;
-        if (this.total < this.cfg.max_instances) {
+        const need = pool.fn.limits.memMb;
+        if (this.cfg.mem_pool_mb > 0 && need > this.cfg.mem_pool_mb) {
+          pool.queue.shift()!.reject(new Error(`function "${pool.name}" asks for ${need} MiB of memory, more than this worker's whole memory pool of ${this.cfg.mem_pool_mb} MiB (scheduler-fifo.mem_pool_mb); lower limits.mem_mb in its ol.yaml, or ask the operator to raise the pool`));
+          continue;
+        }
+        const poolFull = this.cfg.mem_pool_mb > 0 && this.memUsed + need > this.cfg.mem_pool_mb;
+        if (this.total < this.cfg.max_instances && !poolFull) {
           this.start(pool, pool.queue.shift()!);
           continue;
         }
         if (freeing > 0) {
-          freeing--; // that slot is this waiter's once the stop completes
+          freeing--; // that slot (and its memory) is this waiter's once the stop completes
           break;
         }
         const victim = this.leastRecentlyUsedIdle(pool);
-        if (victim) this.evict(victim, pool);
+        if (victim) this.evict(victim, pool, poolFull ? 'mem_pool' : 'instance_cap');
         break;
       }
-      if (pool.queue.length === 0) this.waiting.delete(pool);
+      this.tidy(pool); // a refused waiter may have been the pool's last
     }
   }
 
+  /**
+   * The pool whose oldest idle instance goes first: paused instances before
+   * unpaused ones (a paused one is cold already, and its memory is the least
+   * likely to be missed), then least recently used. Busy work is never a victim.
+   */
   private leastRecentlyUsedIdle(except: Pool): Pool | undefined {
     let best: Pool | undefined;
+    const rank = (p: Pool) => [p.idle[0].paused ? 0 : 1, p.idle[0].lastUsed];
     for (const p of this.pools.values()) {
       if (p === except || p.idle.length === 0) continue;
-      if (!best || p.idle[0].lastUsed < best.idle[0].lastUsed) best = p;
+      if (!best) {
+        best = p;
+        continue;
+      }
+      const [a, b] = [rank(p), rank(best)];
+      if (a[0] < b[0] || (a[0] === b[0] && a[1] < b[1])) best = p;
     }
     return best;
   }
 
-  private evict(victim: Pool, forPool: Pool): void {
+  private evict(victim: Pool, forPool: Pool, reason: 'instance_cap' | 'mem_pool'): void {
     const inst = victim.idle.shift()!;
-    this.log.info({ fn: victim.name, sandbox: inst.sandbox.id, for: forPool.name }, 'worker-wide instance cap reached: evicting least recently used idle instance');
-    void this.destroy(inst, `evicted to make room for ${forPool.name}`);
+    this.evictions[reason] = (this.evictions[reason] ?? 0) + 1;
+    const why = reason === 'mem_pool' ? 'worker memory pool full' : 'worker-wide instance cap reached';
+    this.log.info({ fn: victim.name, sandbox: inst.sandbox.id, for: forPool.name }, `${why}: evicting least recently used idle instance`);
+    void this.destroy(inst, `evicted to make room for ${forPool.name} (${why})`);
     this.tidy(victim);
   }
 
@@ -203,6 +269,7 @@ export class FifoScheduler implements Scheduler {
     const fn = pool.fn;
     pool.starting++;
     this.total++;
+    this.memUsed += fn.limits.memMb;
     this.log.debug({ fn: fn.name, version: fn.version }, 'creating an instance');
     Promise.resolve()
       .then(() => this.backend.create(fn))
@@ -210,11 +277,12 @@ export class FifoScheduler implements Scheduler {
         (sandbox) => {
           pool.starting--;
           pool.busy++;
-          w.resolve({ sandbox, fn, lastUsed: this.clock, paused: false, broken: false, settling: Promise.resolve() });
+          w.resolve({ sandbox, fn, lastUsed: this.clock, idleSince: 0, paused: false, pauseRequested: false, broken: false, settling: Promise.resolve() });
         },
         (err: Error) => {
           pool.starting--;
           this.total--;
+          this.memUsed -= fn.limits.memMb;
           this.log.warn({ fn: fn.name, err }, 'could not create an instance');
           w.reject(err);
           this.afterChange(pool);
@@ -274,9 +342,16 @@ export class FifoScheduler implements Scheduler {
 
   private park(pool: Pool, inst: Instance): void {
     inst.lastUsed = ++this.clock;
+    inst.idleSince = performance.now();
+    inst.pauseRequested = false;
     pool.idle.push(inst);
-    if (!this.cfg.pause_idle) return;
-    inst.settling = Promise.resolve()
+    if (this.cfg.pause_idle) this.pauseIdle(pool, inst);
+  }
+
+  /** Freeze an idle instance in the background; every later operation on it waits for this. */
+  private pauseIdle(pool: Pool, inst: Instance): void {
+    inst.pauseRequested = true;
+    inst.settling = inst.settling
       .then(() => inst.sandbox.pause())
       .then(
         () => {
@@ -304,6 +379,7 @@ export class FifoScheduler implements Scheduler {
       .then(() => {
         this.stopping--;
         this.total--;
+        this.memUsed -= inst.fn.limits.memMb;
         this.dying.delete(done);
         this.afterChange();
       });

@@ -7,7 +7,11 @@ export interface Instance {
   readonly fn: LoadedFunction;
   /** Logical clock of the last release: orders idle instances worker-wide (LRU eviction). */
   lastUsed: number;
+  /** `performance.now()` at the last release: what idle-time policies compare against. */
+  idleSince: number;
   paused: boolean;
+  /** A pause was started in this idle period (by the release or by an eviction policy). */
+  pauseRequested: boolean;
   /** A pause or unpause failed: the instance is no longer trusted and is destroyed. */
   broken: boolean;
   /** The pause started at release; every later operation on the sandbox waits for it. Never rejects. */

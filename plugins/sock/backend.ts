@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import {
   CgroupDriverPoint,
   SandboxCustomizerPoint,
+  SyscallNamesPoint,
   PluginError,
   Tokens,
   inject,
@@ -12,6 +13,9 @@ import {
   type CgroupDriver,
   type SandboxAdditions,
   type SandboxCustomizer,
+  type SyscallNames,
+  type Metrics,
+  type Histogram,
   type LoadedFunction,
   type Logger,
   type Sandbox,
@@ -41,7 +45,23 @@ export class SockBackend implements SandboxBackend {
     @inject(Tokens.Logger) private readonly log: Logger,
     @inject(CgroupDriverPoint.token) private readonly driver: CgroupDriver,
     @inject(SandboxCustomizerPoint.token) private readonly customizer: SandboxCustomizer,
-  ) {}
+    @inject(SyscallNamesPoint.token) private readonly syscalls: SyscallNames,
+    @inject(Tokens.Metrics) metrics: Metrics,
+  ) {
+    this.startSeconds = metrics.histogram({ name: 'ol_sandbox_start_seconds', help: 'Time to start a SOCK sandbox and load its function (a cold start), by function', labelNames: ['function'] });
+    const live = this.live;
+    metrics.gauge({
+      name: 'ol_instances',
+      help: 'Live SOCK sandboxes by state',
+      labelNames: ['state'],
+      collect() {
+        this.reset();
+        for (const s of live) this.inc({ state: s.state });
+      },
+    });
+  }
+
+  private readonly startSeconds: Histogram<'function'>;
 
   /** Check the installation, prepare the cgroup subtree and remove what a crashed worker left. */
   async start(): Promise<void> {
@@ -88,7 +108,9 @@ export class SockBackend implements SandboxBackend {
       this.live.delete(s);
       void this.customizer.release?.(id);
     };
-    const sandbox = new SockSandbox({ id, fn, cgroup, dirs, config: this.config, log: this.log, onGone });
+    const onServing = (requestId: string | null) => this.customizer.serving?.(id, requestId);
+    const syscallName = (nr: number, arch?: string) => this.syscalls.name(nr, arch);
+    const sandbox = new SockSandbox({ id, fn, cgroup, dirs, config: this.config, log: this.log, onGone, onServing, syscallName });
     this.live.add(sandbox);
     let args: string[];
     try {
@@ -97,7 +119,9 @@ export class SockBackend implements SandboxBackend {
       await sandbox.destroy('invalid function config');
       throw e;
     }
+    const startedAt = performance.now();
     await sandbox.start(path.resolve(this.config.launcher), args);
+    this.startSeconds.observe({ function: fn.name }, (performance.now() - startedAt) / 1000);
     this.log.info({ sandbox: id, fn: fn.name, pid: sandbox.pid }, 'sandbox started');
     return sandbox;
   }

@@ -12,6 +12,7 @@ export interface SockConfig {
   hostname: string;
   uid: number;
   gid: number;
+  output_max_bytes: number;
 }
 
 /** Compiled to dist/plugins/sock/: the launcher `make -C native` builds in this checkout. */
@@ -57,5 +58,6 @@ export const sockConfigSchema = {
     hostname: { type: 'string', pattern: '^[A-Za-z0-9]([A-Za-z0-9-]{0,62})$', default: 'sandbox' },
     uid: { type: 'integer', minimum: 0, maximum: 4294967294, default: 65534, description: 'user the function runs as (65534: nobody)' },
     gid: { type: 'integer', minimum: 0, maximum: 4294967294, default: 65534, description: 'group the function runs as (65534: nogroup)' },
+    output_max_bytes: { type: 'integer', minimum: 1024, maximum: 1073741824, default: 1048576, description: "bytes of each invocation's stdout, and of its stderr, kept (the middle of a longer stream is cut, marked)" },
   },
 };

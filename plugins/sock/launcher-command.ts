@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { LoadedFunction, SandboxAdditions } from '../../core';
 import { BASE_ROOT_ENTRIES, type SockConfig } from './config';
+import { CAPTURE_DIR } from './output-capture';
 import { RUNTIME_MOUNT, RUNTIME_SCRIPT } from './runtime-location';
 
 /** The status fd number in the launcher and the program (stdio index 3 of the spawn). */
@@ -97,5 +98,6 @@ function runtimeCommand(fn: LoadedFunction, python: string): string[] {
     '--entry', fn.config.entry,
     '--handler', fn.config.handler,
     '--status-fd', String(STATUS_FD),
+    '--capture-dir', path.posix.join(SCRATCH_MOUNT, CAPTURE_DIR),
   ];
 }

@@ -31,11 +31,11 @@ export class RuntimeClient {
    * POST /run. Resolves with the outcome the runtime reported; rejects when
    * the connection failed or closed without an answer, or the signal fired.
    */
-  async run(inv: Invocation, signal: AbortSignal): Promise<InvocationOutcome> {
+  async run(inv: Invocation, signal: AbortSignal, headers: Record<string, string> = {}): Promise<InvocationOutcome> {
     const res = await this.client.request({
       path: '/run',
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-ol-request-id': inv.requestId },
+      headers: { ...headers, 'content-type': 'application/json', 'x-ol-request-id': inv.requestId },
       body: inv.body,
       signal,
     });

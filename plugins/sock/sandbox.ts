@@ -1,7 +1,9 @@
-import type { Cgroup, CgroupStats, Invocation, InvocationOutcome, LoadedFunction, Logger, Sandbox, SandboxState } from '../../core';
+import type { CapturedOutput, Cgroup, CgroupStats, Invocation, InvocationFailure, InvocationOutcome, LoadedFunction, Logger, Sandbox, SandboxState } from '../../core';
 import type { SockConfig } from './config';
 import { Deadline, within } from './deadline';
-import { diagnoseDeath, exitSignal, pidsFailure, pidsLimitHint } from './diagnosis';
+import { diagnoseDeath, exitSignal, pidsEvidence, pidsFailure, pidsLimitHint } from './diagnosis';
+import { CAPTURE_HEADER, captureStem, collectOutput } from './output-capture';
+import { findSeccompKill, monotonicUs } from './seccomp-evidence';
 import { LauncherProcess, type ExitStatus } from './launcher-process';
 import { PROTOCOL_ERROR, RuntimeClient } from './runtime-client';
 import type { SandboxDirs } from './sandbox-dirs';
@@ -19,6 +21,10 @@ export interface SandboxParts {
   log: Logger;
   /** Called once the sandbox is destroyed, so the backend stops tracking it. */
   onGone: (sandbox: SockSandbox) => void;
+  /** Names a system call number for a death by SIGSYS (the SyscallNames extension point). */
+  syscallName?: (nr: number, arch?: string) => string | undefined;
+  /** Called as a request starts (its id) and ends (null): SandboxCustomizer.serving. */
+  onServing?: (requestId: string | null) => void;
 }
 
 /**
@@ -43,6 +49,12 @@ export class SockSandbox implements Sandbox {
    * without reading the cgroup again.
    */
   private baseline?: CgroupStats;
+  /** The invocation in progress: where its output goes, and what teardown collected of it. */
+  private call?: CallState;
+  /** How long start() took; reported once, with the first invocation (the cold start). */
+  private coldStartMs?: number;
+  /** Host pids of the instance once ready, to recognise its seccomp audit records. */
+  private startPids: number[] = [];
 
   constructor(private readonly parts: SandboxParts) {
     this.id = parts.id;
@@ -65,6 +77,7 @@ export class SockSandbox implements Sandbox {
   /** Spawn the launcher and wait for `pid N` and then `ready`; on failure, everything is torn down and a SandboxStartError thrown. */
   async start(launcherPath: string, args: string[]): Promise<void> {
     const timeout = this.parts.config.start_timeout_ms;
+    const startedAt = performance.now();
     const launcher = LauncherProcess.spawn(launcherPath, args, this.parts.log, this.fields);
     this.launcher = launcher;
 
@@ -82,6 +95,8 @@ export class SockSandbox implements Sandbox {
     launcher.closeStatus();
     this.client = new RuntimeClient(this.parts.dirs.socket);
     this.baseline = await this.cgroup.stats().catch(() => undefined);
+    this.startPids = await this.cgroup.pids().catch(() => []);
+    this.coldStartMs = performance.now() - startedAt;
     if (this.destroying) throw new Error(`sandbox ${this.id} for function ${this.fn.name} was destroyed while it started (${this.deathReason})`);
     this.currentState = 'running';
     void launcher.exited.then((exit) => this.exitedWhileIdle(exit));
@@ -94,10 +109,12 @@ export class SockSandbox implements Sandbox {
     if (this.currentState !== 'running') throw new Error(`sandbox ${this.id} is ${this.currentState}; invoke() needs a running sandbox (unpause() a paused one first)`);
     if (this.busy) throw new Error(`sandbox ${this.id} is already running a request; a sandbox serves one request at a time`);
     this.busy = true;
+    this.parts.onServing?.(inv.requestId);
     try {
       return await this.runOnce(inv);
     } finally {
       this.busy = false;
+      this.parts.onServing?.(null);
     }
   }
 
@@ -122,24 +139,60 @@ export class SockSandbox implements Sandbox {
     const limits = this.fn.limits;
     const before = this.baseline ?? (await this.cgroup.stats());
     const deadline = new Deadline(limits.timeoutMs);
+    const call: CallState = { requestId: inv.requestId, stem: captureStem(inv.requestId), startedMs: performance.now(), startedUs: monotonicUs() };
+    this.call = call;
     try {
       let outcome: InvocationOutcome;
       try {
-        outcome = await this.client!.run(inv, deadline.signal);
+        outcome = await this.client!.run(inv, deadline.signal, { [CAPTURE_HEADER]: call.stem });
       } catch (err) {
-        if (deadline.passed) return await this.timedOut();
-        return await this.diedDuring(before, deadline, err as Error);
+        outcome = deadline.passed ? await this.timedOut() : await this.diedDuring(before, deadline, err as Error);
+        return await this.finishCall(call, outcome, before);
       }
-      return await this.afterReply(outcome, before);
+      return await this.finishCall(call, await this.afterReply(outcome, before), before);
     } finally {
       deadline.clear();
+      this.call = undefined;
     }
+  }
+
+  /** Attach the call's output (collected now, or by a teardown before the scratch dir went) and its usage. */
+  private async finishCall(call: CallState, outcome: InvocationOutcome, before: CgroupStats): Promise<InvocationOutcome> {
+    const output = call.output ?? (await this.collect(call));
+    const after = call.after ?? this.baseline;
+    const cpu = after?.cpuUsageUsec !== undefined && before.cpuUsageUsec !== undefined ? after.cpuUsageUsec - before.cpuUsageUsec : undefined;
+    outcome.output = output;
+    outcome.usage = {
+      runMs: Math.round(performance.now() - call.startedMs),
+      ...(this.coldStartMs !== undefined ? { coldStartMs: Math.round(this.coldStartMs) } : {}),
+      ...(cpu !== undefined ? { cpuUsec: cpu } : {}),
+      ...(after?.memoryPeakBytes !== undefined ? { memoryPeakBytes: after.memoryPeakBytes } : {}),
+      memoryLimitBytes: this.fn.limits.memMb * 1024 * 1024,
+    };
+    this.coldStartMs = undefined;
+    return outcome;
+  }
+
+  /** Read and remove the call's capture files; an unreadable one costs the output, never the answer. */
+  private async collect(call: CallState): Promise<CapturedOutput | undefined> {
+    try {
+      call.output = await collectOutput(this.parts.dirs.scratch, call.stem, this.parts.config.output_max_bytes);
+    } catch (e) {
+      this.parts.log.warn({ ...this.fields, reqId: call.requestId, err: e }, "cannot read an invocation's captured output");
+    }
+    return call.output;
   }
 
   private async timedOut(): Promise<InvocationOutcome> {
     const ms = this.fn.limits.timeoutMs;
     await this.destroy(`an invocation exceeded the timeout of ${ms} ms`);
-    return { ok: false, failure: { kind: 'timeout', message: `function ${this.fn.name} exceeded its timeout of ${ms} ms; raise limits.timeout_ms in ol.yaml (the operator caps it) or make it faster` } };
+    const failure: InvocationFailure = {
+      kind: 'timeout',
+      message: `function ${this.fn.name} exceeded its timeout of ${ms} ms; raise limits.timeout_ms in ol.yaml (the operator caps it) or make it faster`,
+      evidence: [`the invocation was still running when its wall-clock limit of ${ms} ms (limits.timeout_ms) passed; the worker killed the instance`],
+      advice: `raise limits.timeout_ms in ol.yaml (now ${ms} ms), or make the function faster (its stdout shows how far it got)`,
+    };
+    return { ok: false, failure };
   }
 
   /** The connection failed or closed without an answer: the instance died (or is dying). Find out why from what the kernel recorded. */
@@ -156,11 +209,14 @@ export class SockSandbox implements Sandbox {
       }
       after = await this.cgroup.stats().catch(() => after);
     }
+    if (this.call) this.call.after = after;
     await this.destroy('the instance died during an invocation');
     await within(this.launcher!.output.whenEnded(), DRAIN_MS);
     const exit = this.launcher!.exitStatus ?? { code: null, signal: null };
-    const failure = diagnoseDeath({ fnName: this.fn.name, limits: this.fn.limits, before, after, exit, stderrTail: this.launcher!.output.stderrTail() });
-    this.parts.log.info({ ...this.fields, kind: failure.kind }, 'sandbox instance died during an invocation');
+    const seccomp = exitSignal(exit) === 'SIGSYS' ? findSeccompKill(this.startPids, this.call?.startedUs ?? 0n) : undefined;
+    const stderrTail = lastLines(this.call?.output?.stderr ?? '') || this.launcher!.output.stderrTail();
+    const failure = diagnoseDeath({ fnName: this.fn.name, limits: this.fn.limits, before, after, exit, stderrTail, seccomp, syscallName: this.parts.syscallName });
+    this.parts.log.info({ ...this.fields, reqId: this.call?.requestId, kind: failure.kind }, 'sandbox instance died during an invocation');
     return { ok: false, failure };
   }
 
@@ -172,12 +228,15 @@ export class SockSandbox implements Sandbox {
   private async afterReply(outcome: InvocationOutcome, before: CgroupStats): Promise<InvocationOutcome> {
     const after = await this.cgroup.stats().catch(() => before);
     this.baseline = after;
+    if (this.call) this.call.after = after;
     if (after.pidsLimitHits <= before.pidsLimitHits) return outcome;
     await this.destroy(`an invocation hit the process limit of ${this.fn.limits.procs}`);
     if (outcome.ok) return outcome;
+    const evidence = [pidsEvidence(before, after, this.fn.limits)];
     // Forked copies of the runtime may all answer on the one connection: a garbled reply says nothing about the function.
-    if (outcome.failure.type === PROTOCOL_ERROR) return { ok: false, failure: pidsFailure(this.fn.name, this.fn.limits, 'its forked copies garbled the answer') };
+    if (outcome.failure.type === PROTOCOL_ERROR) return { ok: false, failure: { ...pidsFailure(this.fn.name, this.fn.limits, 'its forked copies garbled the answer'), evidence } };
     outcome.failure.message += pidsLimitHint(this.fn.limits);
+    outcome.failure.evidence = evidence;
     return outcome;
   }
 
@@ -223,9 +282,29 @@ export class SockSandbox implements Sandbox {
       await this.launcher.exited;
     }
     await step('close runtime connection', () => this.client?.close());
+    // The output of a call that killed its instance is in the scratch dir, about to be removed.
+    if (this.call && !this.call.output) await step('collect output', () => this.collect(this.call!));
     await step('remove cgroup', () => this.cgroup.destroy());
     await step('remove directories', () => this.parts.dirs.remove());
     this.parts.onGone(this);
     if (problems.length) this.parts.log.error({ ...this.fields, problems }, 'sandbox teardown left something behind');
   }
+}
+
+/** One invocation in progress. */
+interface CallState {
+  requestId: string;
+  /** Names its capture files. */
+  stem: string;
+  startedMs: number;
+  /** CLOCK_MONOTONIC at the start, to find its kernel log records. */
+  startedUs: bigint;
+  /** Cgroup figures at its end. */
+  after?: CgroupStats;
+  output?: CapturedOutput;
+}
+
+/** The last lines of a call's stderr, for an error message. */
+function lastLines(text: string, max = 15): string {
+  return text.trimEnd().split('\n').slice(-max).join('\n');
 }

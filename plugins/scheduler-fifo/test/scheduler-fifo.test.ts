@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import Ajv from 'ajv';
 import pino from 'pino';
-import { QueueFullError, SandboxBackendPoint, SchedulerPoint, Tokens, type Invocation, type InvocationOutcome, type LoadedFunction } from '../../../core';
+import { QueueFullError, SandboxBackendPoint, SchedulerPoint, Tokens, type Invocation, type InvocationOutcome, type LoadedFunction, type SchedulerStats } from '../../../core';
 // After core, which loads the reflect-metadata polyfill tsyringe needs.
 import { container } from 'tsyringe';
 import plugin from '..';
@@ -52,6 +52,11 @@ const TIMEOUT_MS = 10_000;
 
 const zeroInstances = { idle: 0, busy: 0, starting: 0, stopping: 0 };
 
+/** The counts most tests check (stats() also reports paused instances, evictions and the memory pool). */
+function basic(s: SchedulerStats) {
+  return { functions: s.functions, instances: s.instances, queued: s.queued };
+}
+
 test('sequential requests reuse one instance', { timeout: TIMEOUT_MS }, async () => {
   const { backend, scheduler } = setup();
   const f = fnOf('f');
@@ -59,7 +64,7 @@ test('sequential requests reuse one instance', { timeout: TIMEOUT_MS }, async ()
   for (let i = 0; i < 5; i++) servers.push(servedBy(await scheduler.run(f, inv())));
   assert.deepEqual(servers, ['sb1', 'sb1', 'sb1', 'sb1', 'sb1']);
   assert.equal(backend.created.length, 1);
-  assert.deepEqual(scheduler.stats(), { functions: 1, instances: { ...zeroInstances, idle: 1 }, queued: 0 });
+  assert.deepEqual(basic(scheduler.stats()), { functions: 1, instances: { ...zeroInstances, idle: 1 }, queued: 0 });
   assert.deepEqual(backend.misuses, []);
 });
 
@@ -114,7 +119,7 @@ test('N concurrent requests create at most max_instances_per_function instances 
   await backend.until(() => backend.inFlight === 3);
   await flush();
   assert.equal(backend.created.length, 3);
-  assert.deepEqual(scheduler.stats(), { functions: 1, instances: { ...zeroInstances, busy: 3 }, queued: 7 });
+  assert.deepEqual(basic(scheduler.stats()), { functions: 1, instances: { ...zeroInstances, busy: 3 }, queued: 7 });
   backend.gate.open();
   const outs = await Promise.all(runs);
   assert.ok(outs.every((o) => o.ok));
@@ -161,7 +166,7 @@ test('the worker-wide cap evicts the least recently used idle instance of anothe
   assert.match(sbA.destroyReason ?? '', /evicted/);
   assert.equal(sbB.destroyReason, undefined);
   await flush();
-  assert.deepEqual(scheduler.stats(), { functions: 2, instances: { ...zeroInstances, idle: 2 }, queued: 0 });
+  assert.deepEqual(basic(scheduler.stats()), { functions: 2, instances: { ...zeroInstances, idle: 2 }, queued: 0 });
   // b was used after a, so a was the victim; now using b makes c the oldest.
   await scheduler.run(b, inv());
   await scheduler.run(a, inv());
@@ -239,7 +244,7 @@ test('a new version retires old instances: idle now, busy on release', { timeout
   assert.equal(servedBy(await scheduler.run(v2, inv())), 'sb3');
   assert.equal(sb3.destroyReason, undefined);
   await flush();
-  assert.deepEqual(scheduler.stats(), { functions: 1, instances: { ...zeroInstances, idle: 1 }, queued: 0 });
+  assert.deepEqual(basic(scheduler.stats()), { functions: 1, instances: { ...zeroInstances, idle: 1 }, queued: 0 });
 });
 
 test('retire(name, keepVersion) keeps that version; retire(name) removes all and forgets the pool', { timeout: TIMEOUT_MS }, async () => {
@@ -255,7 +260,7 @@ test('retire(name, keepVersion) keeps that version; retire(name) removes all and
   await scheduler.retire('f');
   await flush();
   assert.equal(backend.alive().length, 0);
-  assert.deepEqual(scheduler.stats(), { functions: 0, instances: zeroInstances, queued: 0 });
+  assert.deepEqual(basic(scheduler.stats()), { functions: 0, instances: zeroInstances, queued: 0 });
   await scheduler.retire('never-seen');
 });
 
@@ -268,7 +273,7 @@ test('reuse-sandbox false destroys the instance after each request', { timeout: 
   await backend.until(() => backend.destroyed.length === 3);
   assert.ok(backend.created.every((s) => /reuse-sandbox/.test(s.destroyReason ?? '') && s.pauses === 0));
   await flush();
-  assert.deepEqual(scheduler.stats(), { functions: 0, instances: zeroInstances, queued: 0 });
+  assert.deepEqual(basic(scheduler.stats()), { functions: 0, instances: zeroInstances, queued: 0 });
 });
 
 test('a create failure rejects only that request, the next waiter tries again, and no cap count leaks', { timeout: TIMEOUT_MS }, async () => {
@@ -284,7 +289,7 @@ test('a create failure rejects only that request, the next waiter tries again, a
 
   backend.failCreates = 1;
   await assert.rejects(scheduler.run(f, inv()), /cannot create/);
-  assert.deepEqual(scheduler.stats(), { functions: 0, instances: zeroInstances, queued: 0 });
+  assert.deepEqual(basic(scheduler.stats()), { functions: 0, instances: zeroInstances, queued: 0 });
   // With both caps at 1, this only works if the failed start gave its slot back.
   assert.ok((await scheduler.run(fnOf('g'), inv())).ok);
 });
@@ -307,7 +312,7 @@ test('drain refuses new work, waits for accepted and queued work, then destroys 
   await draining;
   assert.equal(backend.alive().length, 0);
   assert.equal(backend.destroyed.length, backend.created.length);
-  assert.deepEqual(scheduler.stats(), { functions: 0, instances: zeroInstances, queued: 0 });
+  assert.deepEqual(basic(scheduler.stats()), { functions: 0, instances: zeroInstances, queued: 0 });
   assert.equal(scheduler.drain(), scheduler.drain(), 'drain is idempotent');
   assert.deepEqual(backend.misuses, []);
 });
@@ -372,4 +377,59 @@ test('the plugin wires FifoScheduler through DI with its config, logger and the 
   await plugin.stop!({ name: plugin.name, config: {}, logger: silent, container: child, provide: () => {}, resolve: (token) => child.resolve(token) });
   assert.equal(backend.alive().length, 0, 'stop drains');
   await assert.rejects(scheduler.run(f, inv()), SchedulerClosedError);
+});
+
+function withMem(fn: LoadedFunction, memMb: number): LoadedFunction {
+  return { ...fn, limits: { ...fn.limits, memMb } };
+}
+
+test('the memory pool evicts idle instances, paused ones first, until the new instance fits', { timeout: TIMEOUT_MS }, async () => {
+  const { backend, scheduler } = setup({ mem_pool_mb: 128, pause_idle: false });
+  const [a, b] = [fnOf('a'), fnOf('b')];
+  await scheduler.run(a, inv()); // sb1, 64 MiB
+  await scheduler.run(b, inv()); // sb2, 64 MiB: the pool is full
+  // b's instance is paused by a policy, so it goes first although a is older.
+  assert.equal(await scheduler.evictIdle(backend.created[1].id, 'pause', 'idle'), true);
+  assert.equal(scheduler.stats().paused, 1);
+  assert.equal(servedBy(await scheduler.run(fnOf('c'), inv())), 'sb3');
+  assert.match(backend.created[1].destroyReason ?? '', /memory pool full/);
+  assert.equal(backend.created[0].destroyReason, undefined);
+  // A 128 MiB function needs both remaining slots: a and c are evicted.
+  assert.equal(servedBy(await scheduler.run(withMem(fnOf('d'), 128), inv())), 'sb4');
+  await flush();
+  const s = scheduler.stats();
+  assert.deepEqual(s.evictions, { mem_pool: 3 });
+  assert.deepEqual(s.memoryPool, { usedMb: 128, limitMb: 128 });
+  assert.deepEqual(backend.alive().map((x) => x.id), ['sb4']);
+  assert.deepEqual(backend.misuses, []);
+});
+
+test('a function asking for more memory than the whole pool is refused with an explanation', { timeout: TIMEOUT_MS }, async () => {
+  const { scheduler } = setup({ mem_pool_mb: 100 });
+  await assert.rejects(scheduler.run(withMem(fnOf('big'), 200), inv()), /asks for 200 MiB of memory, more than this worker's whole memory pool of 100 MiB.*mem_mb/);
+  assert.deepEqual(basic(scheduler.stats()), { functions: 0, instances: zeroInstances, queued: 0 });
+});
+
+test('idleInstances and evictIdle let a policy pause and destroy idle instances, never busy ones', { timeout: TIMEOUT_MS }, async () => {
+  const { backend, scheduler } = setup({ pause_idle: false });
+  await scheduler.run(fnOf('a'), inv());
+  await scheduler.run(fnOf('b'), inv());
+  const held = scheduler.run(fnOf('c'), inv({ hold: true }));
+  await backend.until(() => backend.inFlight === 1);
+  const idle = scheduler.idleInstances();
+  assert.deepEqual(idle.map((i) => [i.function, i.paused, i.memMb]), [['a', false, 64], ['b', false, 64]]);
+  assert.ok(idle[0].idleSince <= idle[1].idleSince);
+  assert.equal(await scheduler.evictIdle('sb1', 'pause', 'idle'), true);
+  assert.equal(backend.created[0].state, 'paused');
+  assert.equal(await scheduler.evictIdle('sb1', 'destroy', 'idle'), true);
+  assert.equal(await scheduler.evictIdle('sb3', 'destroy', 'idle'), false, 'busy: not idle');
+  assert.equal(await scheduler.evictIdle('nope', 'destroy', 'idle'), false);
+  assert.deepEqual(scheduler.stats().evictions, { idle: 1 });
+  assert.equal(scheduler.stats().functions, 2, "a's pool is gone with its last instance");
+  backend.gate.open();
+  assert.ok((await held).ok);
+  // The paused-then-woken path still works: pause b by policy, then run it.
+  await scheduler.evictIdle('sb2', 'pause', 'idle');
+  assert.equal(servedBy(await scheduler.run(fnOf('b'), inv())), 'sb2');
+  assert.deepEqual(backend.misuses, []);
 });
