@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import { ConfigError, validate } from './schema-validator';
 import { workerConfigSchema, type WorkerConfig } from './worker-config';
+import { checkPolicy } from './cgroup-policy';
 
 /** The embedded default config shipped with OL Kernel. */
 export const DEFAULT_CONFIG_FILE = path.resolve(__dirname, '../../../config/default.yaml');
@@ -23,6 +24,8 @@ export function loadWorkerConfig(file: string, overrides: string[] = []): Worker
   const config = raw as Record<string, unknown>;
   for (const o of overrides) applyOverride(config, o);
   validate(workerConfigSchema, config, file);
+  const policyProblems = checkPolicy((config as WorkerConfig).cgroup);
+  if (policyProblems.length) throw new ConfigError(file, policyProblems);
   return config as WorkerConfig;
 }
 

@@ -1,4 +1,5 @@
 import type { LimitKey } from '../functions/resource-limits';
+import { cgroupPolicySchema, type CgroupPolicy } from './cgroup-policy';
 
 export type LimitSet = Record<LimitKey, number>;
 
@@ -11,6 +12,8 @@ export interface WorkerConfig {
   /** For exclusive extension points with several providers: point id -> plugin name. */
   select: Record<string, string>;
   limits: { defaults: LimitSet; max: LimitSet };
+  /** Which cgroup keys functions (ol.yaml) and requests (X-OL-Cgroup) may set, and their ranges. */
+  cgroup: CgroupPolicy;
   /** Plugin sections, keyed by plugin name. */
   [plugin: string]: unknown;
 }
@@ -61,6 +64,7 @@ export const workerConfigSchema = {
       default: {},
       properties: { defaults: limitSet(DEFAULT_LIMITS), max: limitSet(MAX_LIMITS) },
     },
+    cgroup: cgroupPolicySchema,
   },
 };
 

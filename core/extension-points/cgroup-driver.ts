@@ -13,6 +13,28 @@ export interface CgroupStats {
   cpuUsageUsec?: number;
 }
 
+/** What one invocation used, measured from its sandbox's cgroup (fields the host cannot give are undefined). */
+export interface CgroupUsage {
+  cpuUserUsec?: number;
+  cpuSystemUsec?: number;
+  /** High-water mark of the cgroup's memory (see memoryPeakScope). */
+  memoryPeakBytes?: number;
+  /** 'invocation' when the kernel let the peak be reset before the run; 'instance' when it is the instance's peak since it started. */
+  memoryPeakScope?: 'invocation' | 'instance';
+  ioReadBytes?: number;
+  ioWriteBytes?: number;
+  /** Time the CPU bandwidth limit (cpu.max) held the sandbox back. */
+  cpuThrottledUsec?: number;
+}
+
+/** Started right before an invocation; finish() right after it reads the deltas. */
+export interface UsageWindow {
+  finish(): Promise<CgroupUsage>;
+}
+
+/** Puts back what an override changed. */
+export type KnobRestore = () => Promise<void>;
+
 /** One sandbox's cgroup (in v1: one directory per controller hierarchy). */
 export interface Cgroup {
   readonly name: string;
@@ -27,6 +49,15 @@ export interface Cgroup {
   /** SIGKILL every member and resolve once the kernel reports the group empty. */
   killAll(): Promise<void>;
   stats(): Promise<CgroupStats>;
+  /**
+   * Writes cgroup v2 keys (kernel name -> canonical v2 value, checked by
+   * core/config/cgroup-policy.ts), translated to this driver's files.
+   */
+  setKnobs?(knobs: Record<string, string>): Promise<void>;
+  /** Like setKnobs for one invocation: returns how to put the previous values back. */
+  overrideKnobs?(knobs: Record<string, string>): Promise<KnobRestore>;
+  /** Start measuring one invocation (resetting the memory peak where the kernel allows). */
+  startUsage?(): Promise<UsageWindow>;
   /** Remove the (empty) cgroup. Slow removal is reported, never thrown past a bound. */
   destroy(): Promise<void>;
 }
@@ -45,6 +76,11 @@ export interface CgroupDriver extends Probeable {
    */
   init(scope: string): Promise<void>;
   create(name: string, limits: ResourceLimits): Promise<Cgroup>;
+  /**
+   * Whether this host can apply a cgroup v2 key: undefined when it can, else
+   * why not (e.g. no v1 equivalent, controller not enabled), said to the user.
+   */
+  knobSupport?(key: string, value: string): string | undefined;
   /** Kill what is left in the subtree and remove it. */
   shutdown(): Promise<void>;
 }

@@ -10,6 +10,9 @@ export * from './admin-routes';
 export * from './invocation-records';
 export * from './syscall-names';
 export * from './function-validator';
+export * from './disk-quota';
+export * from './zygote-suitability';
+export * from './zygote-pool';
 
 import { SandboxBackendPoint } from './sandbox-backend';
 import { CgroupDriverPoint } from './cgroup-driver';
@@ -23,6 +26,9 @@ import { AdminRoutesPoint } from './admin-routes';
 import { InvocationRecordsPoint } from './invocation-records';
 import { SyscallNamesPoint } from './syscall-names';
 import { FunctionValidatorPoint } from './function-validator';
+import { DiskQuotaPoint } from './disk-quota';
+import { ZygoteSuitabilityPoint } from './zygote-suitability';
+import { ZygotePoolPoint } from './zygote-pool';
 
 /** Every extension point core defines, in the order the kernel binds them. */
 export const EXTENSION_POINTS = [
@@ -37,5 +43,8 @@ export const EXTENSION_POINTS = [
   InvocationRecordsPoint,
   SyscallNamesPoint,
   FunctionValidatorPoint,
+  ZygoteSuitabilityPoint,
+  ZygotePoolPoint,
+  DiskQuotaPoint,
   SchedulerPoint,
 ];

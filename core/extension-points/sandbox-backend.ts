@@ -31,6 +31,17 @@ export interface Sandbox {
  */
 export interface SandboxBackend {
   create(fn: LoadedFunction): Promise<Sandbox>;
+  /**
+   * Optional (zygotes): start a fork server for the synthetic function
+   * `template` (role `zygote`) that has imported `modules`.
+   */
+  createZygote?(template: LoadedFunction, modules: string[]): Promise<Zygote>;
+  /**
+   * Optional (zygotes): a new sandbox for `fn` whose runtime is forked from
+   * `parent` (so its imports are already done). Throws when the fork fails;
+   * the caller falls back to `create`.
+   */
+  forkFrom?(parent: Zygote, fn: LoadedFunction): Promise<Sandbox>;
   /** Remove what a crashed worker left behind (scratch dirs, processes). */
   cleanupStale(): Promise<void>;
 }
@@ -40,3 +51,14 @@ export const SandboxBackendPoint = defineExtensionPoint<SandboxBackend>({
   combine: 'exclusive',
   optional: false,
 });
+
+/** A sandbox whose runtime has imported a set of modules and forks new sandboxes on request. */
+export interface Zygote {
+  readonly sandbox: Sandbox;
+  /** Modules it imported. */
+  readonly modules: string[];
+  /** Host pid of its fork server (the Python process), for inspection. */
+  readonly serverPid: number;
+  /** fds its fork server held once ready (its own, and the imported packages'). */
+  readonly baselineFds: number[];
+}

@@ -21,8 +21,12 @@ export interface FunctionConfig {
   imports: string[];
   /** The limits this function asked for; unset keys take the operator's defaults. */
   limits: Partial<ResourceLimits>;
+  /** cgroup v2 keys its ol.yaml sets, as written (checked against the operator's `cgroup:` policy when loaded). */
+  cgroup?: Record<string, string | number | boolean>;
   /** Secrets it asks for (ol.yaml `secrets`); the operator's role for it must grant each. */
   secrets?: SecretRequest[];
+  /** The seccomp profile it asks for (ol.yaml `seccomp`); unset: the operator's default. */
+  seccomp?: string;
 }
 
 /** How an instance may use a secret: through the egress proxy (the value never enters it), or holding it. */
@@ -51,4 +55,10 @@ export interface LoadedFunction extends FunctionSource {
   limits: ResourceLimits;
   /** The installed packages (set by the PackageResolver when the function declares any). */
   packages?: ResolvedPackages;
+  /**
+   * Set on the synthetic functions of the zygote plugins: `zygote` (a fork
+   * server: a SandboxCustomizer such as seccomp gives it its zygote tier) or
+   * `probe` (a throwaway sandbox of the suitability check). Unset: a leaf.
+   */
+  role?: 'zygote' | 'probe';
 }

@@ -8,6 +8,7 @@ import { PackageResolverPoint, type PackageResolver } from '../extension-points/
 import { HttpError } from '../http/http-error';
 import type { LoadedFunction } from './function-config';
 import { readFunctionConfig, resolveLimits } from './read-function-config';
+import { resolveKnobs } from './function-knobs';
 
 /**
  * Turns a function name into a LoadedFunction: asks the registry for the
@@ -20,6 +21,8 @@ export class FunctionLoader {
   private readonly cache = new Map<string, LoadedFunction>();
   /** performance.now() of each cached function's last load: lets an eviction policy forget unused ones. */
   private readonly usedAt = new Map<string, number>();
+  /** Called when a name enters the cache (an eviction policy arms its sweeper). */
+  private readonly cachedListeners: Array<(name: string) => void> = [];
   /** Loads in progress per name, so concurrent requests resolve packages once per version. */
   private readonly pending = new Map<string, { version: string; loaded: Promise<LoadedFunction> }>();
 
@@ -90,8 +93,15 @@ export class FunctionLoader {
     return gone;
   }
 
+  /** Be told whenever a function name enters the cache. */
+  onCached(listener: (name: string) => void): void {
+    this.cachedListeners.push(listener);
+  }
+
   private touch(name: string, fn: LoadedFunction): LoadedFunction {
+    const isNew = !this.usedAt.has(name);
     this.usedAt.set(name, performance.now());
+    if (isNew) for (const l of this.cachedListeners) l(name);
     return fn;
   }
 
@@ -106,6 +116,7 @@ export class FunctionLoader {
     try {
       const config = readFunctionConfig(codeDir, name);
       const limits = resolveLimits(config.limits, this.config.limits.defaults, this.config.limits.max, `${name}/ol.yaml`);
+      limits.cgroup = resolveKnobs(config.cgroup ?? {}, this.config.cgroup ?? {}, 'function', this.container, `${name}/ol.yaml`);
       if (config.packages.length && !this.container.isRegistered(PackageResolverPoint.token, true)) {
         throw new ConfigError(name, [
           `needs packages (${config.packages.join(', ')}) but this worker has no package resolver plugin; ask the operator to enable one, or remove the requirements`,

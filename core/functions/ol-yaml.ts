@@ -13,7 +13,11 @@ export interface OlYaml {
   packages?: string[];
   imports?: string[];
   limits?: { mem_mb?: number; procs?: number; cpu_percent?: number; timeout_ms?: number };
+  /** cgroup v2 interface files by kernel name, e.g. `memory.high: 64M` (within the operator's `cgroup:` policy). */
+  cgroup?: Record<string, string | number | boolean>;
   secrets?: (string | { name: string; mode?: 'proxy' | 'env' | 'file'; env?: string })[];
+  /** The seccomp profile to run under (one the operator's `seccomp.allowed_profiles` lists). */
+  seccomp?: string;
 }
 
 const olYamlSchema = {
@@ -44,6 +48,7 @@ const olYamlSchema = {
       additionalProperties: { type: ['string', 'number', 'boolean'] },
     },
     'reuse-sandbox': { type: 'boolean' },
+    seccomp: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' },
     packages: { type: 'array', items: { type: 'string', minLength: 1 } },
     imports: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.]*$' } },
     secrets: {
@@ -73,6 +78,11 @@ const olYamlSchema = {
         cpu_percent: { type: 'integer', minimum: 1 },
         timeout_ms: { type: 'integer', minimum: 10 },
       },
+    },
+    cgroup: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z]+(\\.[A-Za-z0-9_]+)+$' },
+      additionalProperties: { type: ['string', 'number', 'boolean'] },
     },
   },
 };

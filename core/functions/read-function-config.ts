@@ -34,9 +34,11 @@ export function readFunctionConfig(codeDir: string, name: string): FunctionConfi
     packages: unique([...(ol.packages ?? []), ...fromTxt, ...directives.install]),
     imports: unique([...(ol.imports ?? []), ...directives.imports]),
     secrets: secretRequests(ol.secrets ?? []),
+    ...(ol.seccomp ? { seccomp: ol.seccomp } : {}),
     limits: Object.fromEntries(
       Object.entries(ol.limits ?? {}).map(([k, v]) => [LIMIT_KEYS[k as LimitKey], v]),
     ) as Partial<ResourceLimits>,
+    cgroup: ol.cgroup ?? {},
   };
 }
 
@@ -52,7 +54,7 @@ export function resolveLimits(
 ): ResourceLimits {
   const out = {} as ResourceLimits;
   const problems: string[] = [];
-  for (const [key, field] of Object.entries(LIMIT_KEYS) as [LimitKey, keyof ResourceLimits][]) {
+  for (const [key, field] of Object.entries(LIMIT_KEYS) as [LimitKey, (typeof LIMIT_KEYS)[LimitKey]][]) {
     const value = asked[field] ?? defaults[key];
     if (value > max[key]) problems.push(`limits.${key}: ${value} is above the operator's maximum of ${max[key]}; ask for at most ${max[key]}`);
     out[field] = value;

@@ -8,6 +8,8 @@ export interface ResourceLimits {
   cpuPercent: number;
   /** Wall-clock limit for one invocation, in milliseconds. */
   timeoutMs: number;
+  /** cgroup v2 files to write after the limits above (kernel name -> canonical v2 value), already checked against the operator's policy. */
+  cgroup?: Record<string, string>;
 }
 
 export const LIMIT_KEYS = {

@@ -38,7 +38,8 @@ export function createAdminApp(d: AdminDeps): Koa {
     ctx.body = d.status();
   });
   router.get('/stats', (ctx) => {
-    ctx.body = { scheduler: d.scheduler.stats(), memory: process.memoryUsage() };
+    // functions.cached: names whose parsed config the loader holds (released by an eviction policy when unused).
+    ctx.body = { scheduler: d.scheduler.stats(), functions: { cached: d.loader.size }, memory: process.memoryUsage() };
   });
   router.get('/metrics', async (ctx) => {
     const { contentType, text } = await d.metrics.scrape();

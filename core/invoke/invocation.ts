@@ -4,6 +4,8 @@ export interface Invocation {
   /** The raw JSON body (already checked to parse). */
   body: Buffer;
   method: string;
+  /** cgroup v2 keys this request sets on the instance serving it (X-OL-Cgroup), checked against the operator's policy; restored after it. */
+  cgroup?: Record<string, string>;
 }
 
 /** Why an invocation did not return a value. Each kind maps to one HTTP status (see core/http/failure-status.ts). */
@@ -55,6 +57,13 @@ export interface InvocationUsage {
   /** Peak memory of the instance (its cgroup's high-water mark). */
   memoryPeakBytes?: number;
   memoryLimitBytes?: number;
+  /** The rest of what the sandbox's cgroup tells about this invocation (see CgroupUsage). */
+  cpuUserUsec?: number;
+  cpuSystemUsec?: number;
+  memoryPeakScope?: 'invocation' | 'instance';
+  ioReadBytes?: number;
+  ioWriteBytes?: number;
+  cpuThrottledUsec?: number;
 }
 
 /** Output and usage travel with either kind of outcome, when the backend captured them. */

@@ -9,6 +9,7 @@ import { HttpError } from '../http/http-error';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
 import { FUNCTION_ERROR_HEADER, errorType, functionErrorBody } from './function-error';
+import { InvocationGate } from './invocation-gate';
 import type { InvocationOutcome } from './invocation';
 import { LOG_RESULT_HEADER, logTail } from './log-tail';
 
@@ -19,6 +20,8 @@ export interface InvokeRequest {
   requestId: string;
   /** 'Tail': answer with the end of the invocation's output in X-OL-Log-Result. */
   logType?: string;
+  /** cgroup keys this request asks for (X-OL-Cgroup / ?cgroup.KEY=), not yet checked. */
+  cgroup?: Record<string, string>;
 }
 
 export interface InvokeResponse {
@@ -41,6 +44,7 @@ export class InvokeService {
     @inject(Tokens.Logger) private readonly log: Logger,
     @inject(InvocationRecordsPoint.token) private readonly records: InvocationRecords,
     @inject(Tokens.Metrics) private readonly metrics: Metrics,
+    @inject(InvocationGate) private readonly gate: InvocationGate,
   ) {}
 
   async invoke(req: InvokeRequest): Promise<InvokeResponse> {
@@ -49,10 +53,13 @@ export class InvokeService {
       throw new HttpError(405, 'method-not-allowed', `function "${fn.name}" does not accept ${req.method}`, `use ${fn.config.methods.join(' or ')} (triggers.http in its ol.yaml)`, { Allow: fn.config.methods.join(', ') });
     }
     checkJson(req.body);
+    const cgroup = this.gate.knobs(req.cgroup, fn);
+    const refused = await this.gate.admit(fn, req.requestId);
+    if (refused) return refused;
     const started = new Date();
     let outcome: InvocationOutcome;
     try {
-      outcome = await this.scheduler.run(fn, { requestId: req.requestId, body: req.body, method: req.method });
+      outcome = await this.scheduler.run(fn, { requestId: req.requestId, body: req.body, method: req.method, cgroup });
     } catch (e) {
       if (e instanceof QueueFullError) {
         this.metrics.invocations.inc({ function: fn.name, outcome: 'rejected' });
@@ -66,6 +73,7 @@ export class InvokeService {
     }
     const headers: Record<string, string> = {};
     if (req.logType?.toLowerCase() === 'tail' && outcome.output) headers[LOG_RESULT_HEADER] = logTail(outcome.output);
+    Object.assign(headers, this.gate.usageHeaders(outcome.usage));
     if (outcome.ok) {
       this.report(fn, req, started, { outcome: 'ok', output: outcome.output, usage: outcome.usage });
       return { status: 200, contentType: outcome.contentType, body: outcome.body, headers };
@@ -84,6 +92,7 @@ export class InvokeService {
   /** Record and count a finished invocation; never lets a sink's fault reach the caller. */
   private report(fn: LoadedFunction, req: InvokeRequest, started: Date, rest: Pick<InvocationRecord, 'outcome' | 'failure' | 'output' | 'usage'>): void {
     const durationMs = Date.now() - started.getTime();
+    this.gate.record(fn, req.requestId, started.getTime(), durationMs, rest.outcome, rest.usage);
     this.metrics.invocations.inc({ function: fn.name, outcome: rest.outcome });
     this.metrics.invocationSeconds.observe({ function: fn.name, phase: 'total' }, durationMs / 1000);
     if (rest.usage) {

@@ -62,8 +62,9 @@ export class Worker {
     const kernel = new Kernel(container, config, log);
     const worker = new Worker(paths, config, container, kernel, log);
     try {
-      await kernel.boot();
+      // Bound before the plugins start (built lazily, once the registry point is bound), so a plugin's start() may use it.
       container.registerSingleton(Tokens.FunctionLoader, FunctionLoader);
+      await kernel.boot();
       await worker.listen();
     } catch (e) {
       await worker.stop();

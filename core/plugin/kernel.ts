@@ -7,6 +7,7 @@ import { Tokens } from '../di/tokens';
 import { ConfigError, validate } from '../config/schema-validator';
 import { CORE_CONFIG_KEYS, type WorkerConfig } from '../config/worker-config';
 import type { Logger } from '../log/logger';
+import { Metrics } from '../metrics/metrics';
 import type { ExtensionPoint, Probeable } from './extension-point';
 import { PluginError } from './plugin-error';
 import { loadPluginModule } from './plugin-loader';
@@ -46,6 +47,8 @@ export class Kernel {
   }
 
   async boot(): Promise<void> {
+    // A core service every plugin may use; embedders (tests) that did not provide one get their own.
+    if (!this.container.isRegistered(Tokens.Metrics)) this.container.registerInstance(Tokens.Metrics, new Metrics());
     const manifests = await Promise.all(this.config.plugins.map((ref) => loadPluginModule(ref)));
     this.checkManifests(manifests);
     this.checkTopLevelKeys(manifests);

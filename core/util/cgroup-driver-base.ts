@@ -44,6 +44,11 @@ export abstract class CgroupDriverBase<Subtree> implements CgroupDriver {
     const cgroup = await this.makeCgroup(this.subtree, name);
     try {
       await cgroup.setLimits(limits);
+      // The function's own cgroup keys go last, so they win over the limits they refine.
+      if (limits.cgroup && Object.keys(limits.cgroup).length) {
+        if (!cgroup.setKnobs) throw new Error(`the cgroup ${this.version} driver cannot set cgroup keys (${Object.keys(limits.cgroup).join(', ')})`);
+        await cgroup.setKnobs(limits.cgroup);
+      }
     } catch (e) {
       await cgroup.destroy().catch(() => undefined);
       throw e;

@@ -31,6 +31,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -78,12 +79,21 @@ struct mount_op {
     unsigned long long size;    /* tmpfs bytes, 0 = kernel default */
 };
 
+struct rlimit_op {
+    int resource;
+    struct rlimit limit;
+};
+
 struct config {
     const char *root;
     const char *hostname;
     const char *workdir;
     bool unshare_net;
+    bool new_cgroupns;
     bool die_with_parent;
+    const char *netns;          /* --netns: a network namespace file to join */
+    struct rlimit_op *rlimits;
+    size_t n_rlimits;
     int status_fd;              /* -1 = none */
     long long uid, gid;         /* -1 = unchanged */
     const char *seccomp_file;
@@ -106,7 +116,21 @@ static const struct {
     { "--dev", 1 },          { "--hostname", 1 },     { "--unshare-net", 0 },
     { "--cgroup-procs", 1 }, { "--setenv", 2 },       { "--chdir", 1 },
     { "--status-fd", 1 },    { "--uid", 1 },          { "--gid", 1 },
-    { "--seccomp", 1 },      { "--die-with-parent", 0 },
+    { "--seccomp", 1 },      { "--die-with-parent", 0 }, { "--netns", 1 },
+    { "--rlimit", 3 },       { "--new-cgroupns", 0 },
+};
+
+/* The resources --rlimit accepts, by the name of RLIMIT_<NAME> in lower case. */
+static const struct {
+    const char *name;
+    int resource;
+} RLIMITS[] = {
+    { "as", RLIMIT_AS },         { "core", RLIMIT_CORE },       { "cpu", RLIMIT_CPU },
+    { "data", RLIMIT_DATA },     { "fsize", RLIMIT_FSIZE },     { "locks", RLIMIT_LOCKS },
+    { "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },
+    { "nofile", RLIMIT_NOFILE }, { "nproc", RLIMIT_NPROC },     { "rss", RLIMIT_RSS },
+    { "rtprio", RLIMIT_RTPRIO }, { "rttime", RLIMIT_RTTIME },   { "sigpending", RLIMIT_SIGPENDING },
+    { "stack", RLIMIT_STACK },
 };
 
 static int option_arity(const char *name)
@@ -138,6 +162,29 @@ static const char *sandbox_path(const char *opt, const char *p)
         if (c[-1] == '/' && (c[2] == '/' || c[2] == '\0'))
             USAGE("%s: path must not contain '..': '%s'", opt, p);
     return p;
+}
+
+/* "unlimited" or a number. */
+static rlim_t parse_rlim(const char *s)
+{
+    return strcmp(s, "unlimited") == 0 ? RLIM_INFINITY : (rlim_t)parse_number("--rlimit", s, ULLONG_MAX - 1);
+}
+
+static void add_rlimit(struct config *cfg, char **v)
+{
+    struct rlimit_op *op = &cfg->rlimits[cfg->n_rlimits];
+
+    op->resource = -1;
+    for (size_t i = 0; i < sizeof RLIMITS / sizeof RLIMITS[0]; i++)
+        if (strcmp(RLIMITS[i].name, v[0]) == 0)
+            op->resource = RLIMITS[i].resource;
+    if (op->resource < 0)
+        USAGE("--rlimit: unknown resource '%s' (as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)", v[0]);
+    op->limit.rlim_cur = parse_rlim(v[1]);
+    op->limit.rlim_max = parse_rlim(v[2]);
+    if (op->limit.rlim_cur > op->limit.rlim_max)
+        USAGE("--rlimit %s: soft limit %s is above the hard limit %s", v[0], v[1], v[2]);
+    cfg->n_rlimits++;
 }
 
 static void add_env(struct config *cfg, const char *name, const char *value)
@@ -206,6 +253,12 @@ static void apply_option(struct config *cfg, const char *opt, char **v)
         cfg->seccomp_file = v[0];
     else if (!strcmp(opt, "--die-with-parent"))
         cfg->die_with_parent = true;
+    else if (!strcmp(opt, "--netns"))
+        cfg->netns = v[0];
+    else if (!strcmp(opt, "--rlimit"))
+        add_rlimit(cfg, v);
+    else if (!strcmp(opt, "--new-cgroupns"))
+        cfg->new_cgroupns = true;
 }
 
 static void parse_args(struct config *cfg, int argc, char **argv)
@@ -216,7 +269,8 @@ static void parse_args(struct config *cfg, int argc, char **argv)
     cfg->ops = calloc(argc, sizeof *cfg->ops);
     cfg->cgroup_files = calloc(argc, sizeof *cfg->cgroup_files);
     cfg->env = calloc(argc + 1, sizeof *cfg->env);
-    if (!cfg->ops || !cfg->cgroup_files || !cfg->env)
+    cfg->rlimits = calloc(argc, sizeof *cfg->rlimits);
+    if (!cfg->ops || !cfg->cgroup_files || !cfg->env || !cfg->rlimits)
         DIE("args", "allocating");
     cfg->status_fd = -1;
     cfg->uid = cfg->gid = -1;
@@ -237,6 +291,8 @@ static void parse_args(struct config *cfg, int argc, char **argv)
         USAGE("missing '-- PROGRAM [ARGS...]'");
     if (!cfg->root)
         USAGE("--root DIR is required");
+    if (cfg->netns && cfg->unshare_net)
+        USAGE("--netns and --unshare-net exclude each other (join a namespace, or make a new one)");
     cfg->argv = &argv[i + 1];
 }
 
@@ -292,6 +348,25 @@ static void load_seccomp(struct config *cfg)
     cfg->seccomp.filter = (struct sock_filter *)buf;
 }
 
+/*
+ * Joined by L itself, before clone(): C then starts in that network namespace
+ * like every process of the sandbox. L only supervises, so it does not matter
+ * that it stays there too.
+ */
+static void join_netns(const struct config *cfg)
+{
+    int fd;
+
+    if (!cfg->netns)
+        return;
+    fd = open(cfg->netns, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        DIE("netns", "opening %s", cfg->netns);
+    if (setns(fd, CLONE_NEWNET) < 0)
+        DIE("netns", "joining %s (is it a network namespace file, e.g. /run/netns/NAME?)", cfg->netns);
+    close(fd);
+}
+
 /* Joined before any child exists, so every sandbox process starts inside the cgroups. */
 static void join_cgroups(const struct config *cfg)
 {
@@ -329,6 +404,9 @@ static pid_t clone_sandbox(const struct config *cfg)
 
     if (cfg->unshare_net)
         flags |= CLONE_NEWNET;
+    /* After the cgroups were joined: the sandbox sees its own cgroup as "/". */
+    if (cfg->new_cgroupns)
+        flags |= CLONE_NEWCGROUP;
     /* Raw clone with a NULL stack behaves like fork() into new namespaces. */
     pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
     if (pid < 0)
@@ -702,6 +780,14 @@ static void switch_user(const struct config *cfg)
         DIE("user", "setuid %lld", cfg->uid);
 }
 
+/* In G, while still root: the limits hold for the program and everything it forks. */
+static void set_rlimits(const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_rlimits; i++)
+        if (setrlimit(cfg->rlimits[i].resource, &cfg->rlimits[i].limit) < 0)
+            DIE("rlimit", "setting resource %d", cfg->rlimits[i].resource);
+}
+
 static void install_seccomp(const struct config *cfg)
 {
     if (cfg->seccomp.filter &&
@@ -716,6 +802,7 @@ static _Noreturn void run_program(const struct config *cfg)
      * and a terminal's ^C reaches the program only once, through forwarding. */
     setsid();
     close_other_fds(cfg->status_fd);
+    set_rlimits(cfg);
     drop_bounding_and_ambient();
     switch_user(cfg);
     /* After switch_user: a uid change clears the parent-death signal. C is pid 1. */
@@ -787,9 +874,11 @@ static _Noreturn void sandbox_init(const struct config *cfg, int sync_fd, const 
     if (program == 0)
         run_program(cfg);
 
-    /* From here on init holds no host fd and no privilege. */
+    /* From here on init holds no host fd and no privilege, and runs under the
+     * program's seccomp filter too: every process of the sandbox is filtered. */
     close_range(3, ~0U, 0);
     drop_all_privileges();
+    install_seccomp(cfg);
     _exit(init_loop(program, set));
 }
 
@@ -808,6 +897,7 @@ int main(int argc, char **argv)
     check_status_fd(&cfg);
     load_seccomp(&cfg);
     join_cgroups(&cfg);
+    join_netns(&cfg);
     block_forwarded_signals(&forwarded);
     if (pipe2(sync, O_CLOEXEC) < 0)
         DIE("sync", "pipe");

@@ -516,3 +516,75 @@ test('usage and setup errors exit 125 with one clear line; a missing program exi
     fs.rmSync(path.dirname(link), { recursive: true });
   }
 });
+
+test('--seccomp filters the sandbox init too: every sandbox process shows Seccomp 2', T, async () => {
+  const dir = tempDir('ol-launcher-seccomp-init-');
+  try {
+    const allowAll = Buffer.alloc(8);
+    allowAll.writeUInt16LE(0x06, 0); // ret ALLOW (little-endian hosts: x86_64, aarch64)
+    allowAll.writeUInt32LE(0x7fff0000, 4);
+    fs.writeFileSync(path.join(dir, 'allow.bpf'), allowAll);
+    const l = new Launch(['--seccomp', path.join(dir, 'allow.bpf')], pyHold('', '0'));
+    const init = await l.initPid();
+    await l.stdoutHas('ready');
+    const program = await programPid(init);
+    for (const pid of [init, program]) {
+      assert.equal(statusField(pid, 'Seccomp'), '2', `pid ${pid}`);
+      assert.equal(statusField(pid, 'NoNewPrivs'), '1', `pid ${pid}`);
+    }
+    assert.equal((await l.finish()).code, 0);
+  } finally {
+    fs.rmSync(dir, { recursive: true });
+  }
+});
+
+test('--netns joins a network namespace made beforehand; it excludes --unshare-net', T, async () => {
+  // A process holding a fresh network namespace: its /proc/PID/ns/net is a namespace file like /run/netns/NAME.
+  const holder = cp.spawn('unshare', ['--net', 'sleep', '60'], { stdio: 'ignore' });
+  try {
+    const nsFile = `/proc/${holder.pid}/ns/net`;
+    const want = await until(() => {
+      try {
+        const ns = fs.readlinkSync(nsFile);
+        return ns !== fs.readlinkSync('/proc/self/ns/net') ? ns : undefined;
+      } catch {
+        return undefined;
+      }
+    }, 'the holder in its own network namespace');
+    const out = await run(['--netns', nsFile], py('import os; print(os.readlink("/proc/self/ns/net"))'));
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout.trim(), want);
+    const both = await run(['--netns', nsFile, '--unshare-net'], ['/bin/true']);
+    assert.equal(both.code, 125);
+    assert.match(both.stderr, /--netns and --unshare-net exclude each other/);
+    const missing = await run(['--netns', '/nonexistent/netns'], ['/bin/true']);
+    assert.equal(missing.code, 125);
+    assert.match(missing.stderr, /^ol-launcher: netns: opening \/nonexistent\/netns: No such file or directory\n$/);
+  } finally {
+    holder.kill('SIGKILL');
+  }
+});
+
+test('--rlimit sets soft and hard limits for the program; bad names and inverted limits are usage errors', T, async () => {
+  const out = await run(
+    ['--rlimit', 'nofile', '64', '128', '--rlimit', 'core', '0', '0', '--rlimit', 'fsize', '1048576', 'unlimited', '--uid', '65534', '--gid', '65534'],
+    py(`import json, resource as r
+print(json.dumps([r.getrlimit(r.RLIMIT_NOFILE), r.getrlimit(r.RLIMIT_CORE), r.getrlimit(r.RLIMIT_FSIZE)]))`),
+  );
+  assert.equal(out.code, 0, out.stderr);
+  assert.deepEqual(firstJson(out.stdout), [[64, 128], [0, 0], [1048576, -1]]);
+  const unknown = await run(['--rlimit', 'bogus', '1', '1'], ['/bin/true']);
+  assert.equal(unknown.code, 125);
+  assert.match(unknown.stderr, /--rlimit: unknown resource 'bogus'/);
+  const inverted = await run(['--rlimit', 'nofile', '10', '5'], ['/bin/true']);
+  assert.equal(inverted.code, 125);
+  assert.match(inverted.stderr, /soft limit 10 is above the hard limit 5/);
+});
+
+test('--new-cgroupns: the sandbox sees its own cgroup as the root', T, async () => {
+  const out = await run(['--new-cgroupns'], py('import os; print(os.readlink("/proc/self/ns/cgroup")); print(open("/proc/self/cgroup").read())'));
+  assert.equal(out.code, 0, out.stderr);
+  const [ns, ...lines] = out.stdout.trim().split('\n');
+  assert.notEqual(ns, fs.readlinkSync('/proc/self/ns/cgroup'));
+  for (const line of lines) assert.match(line, /:\/$/, line);
+});

@@ -12,12 +12,16 @@ import {
   type Cgroup,
   type CgroupFileError,
   type CgroupStats,
+  type KnobRestore,
+  type UsageWindow,
   type Logger,
   type ResourceLimits,
   type SlowOpReporter,
 } from '../../core';
 import { killAllIn, setFreezerState, waitProcsEmpty } from './freezer';
 import { distinctDirs, type HierarchyDirs } from './hierarchies';
+import { undoWrites, v1Writes, type V1Write } from './knob-map';
+import { startV1Usage } from './usage';
 
 /**
  * The kernel keeps memory.limit_in_bytes <= memory.memsw.limit_in_bytes at
@@ -62,6 +66,29 @@ export class V1Cgroup implements Cgroup {
     });
   }
 
+  setKnobs(knobs: Record<string, string>): Promise<void> {
+    return this.time('setKnobs', async () => {
+      await this.applyKnobs(knobs);
+    });
+  }
+
+  overrideKnobs(knobs: Record<string, string>): Promise<KnobRestore> {
+    return this.time('overrideKnobs', async () => {
+      const undo: V1Write[] = [];
+      try {
+        await this.applyKnobs(knobs, undo);
+      } catch (e) {
+        await this.write(undo).catch(() => undefined);
+        throw e;
+      }
+      return () => this.time('restoreKnobs', () => this.write(undo));
+    });
+  }
+
+  startUsage(): Promise<UsageWindow> {
+    return startV1Usage(this.dirs);
+  }
+
   freeze(): Promise<void> {
     return this.time('freeze', () => setFreezerState(this.dirs.freezer, 'FROZEN', this.giveUpMs));
   }
@@ -97,6 +124,24 @@ export class V1Cgroup implements Cgroup {
     return this.time('destroy', async () => {
       for (const dir of distinctDirs(this.dirs)) await removeCgroupDir(dir, (ms) => waitProcsEmpty(dir, ms), this.giveUpMs);
     });
+  }
+
+  /**
+   * Key by key, each computed from the files as the previous key left them
+   * (memory.swap.max is relative to memory.max in v1, which goes first).
+   * `undo` collects writes that put back the old values, latest first.
+   */
+  private async applyKnobs(knobs: Record<string, string>, undo?: V1Write[]): Promise<void> {
+    const keys = Object.keys(knobs).sort((a, b) => Number(b === 'memory.max') - Number(a === 'memory.max'));
+    for (const key of keys) {
+      const writes = await v1Writes(key, knobs[key], this.dirs);
+      if (undo) undo.unshift(...(await undoWrites(writes, this.dirs)));
+      await this.write(writes);
+    }
+  }
+
+  private async write(writes: V1Write[]): Promise<void> {
+    for (const w of writes) await writeCgroupFile(path.join(this.dirs[w.hierarchy], w.file), w.value);
   }
 
   /** swappiness 0 where the kernel lets us set it (a no-op safeguard when memsw is absent). */

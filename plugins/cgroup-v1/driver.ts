@@ -13,6 +13,7 @@ import {
 } from '../../core';
 import { V1Cgroup } from './cgroup';
 import { killAllIn, waitProcsEmpty } from './freezer';
+import { v1Unsupported } from './knob-map';
 import { childDirs, discoverHierarchies, distinctDirs, type HierarchyDirs } from './hierarchies';
 
 /**
@@ -24,6 +25,8 @@ import { childDirs, discoverHierarchies, distinctDirs, type HierarchyDirs } from
 @injectable()
 export class CgroupV1Driver extends CgroupDriverBase<HierarchyDirs> {
   readonly version = 'v1';
+  /** The scope's directories, once init() made them (knobSupport looks for files there). */
+  private scopeDirs?: HierarchyDirs;
 
   constructor(@inject(Tokens.PluginConfig) config: CgroupDriverConfig, @inject(Tokens.Logger) log: Logger) {
     super(config, log);
@@ -35,6 +38,11 @@ export class CgroupV1Driver extends CgroupDriverBase<HierarchyDirs> {
     return problems.length === 0;
   }
 
+  knobSupport(key: string, value: string): string | undefined {
+    if (!this.scopeDirs) return undefined;
+    return v1Unsupported(key, value, this.scopeDirs);
+  }
+
   /** <own>/<scope> in every hierarchy. */
   protected async prepare(scope: string): Promise<HierarchyDirs> {
     const { own, problems } = await discoverHierarchies(this.config.mount);
@@ -43,6 +51,7 @@ export class CgroupV1Driver extends CgroupDriverBase<HierarchyDirs> {
     let existed = false;
     for (const dir of distinctDirs(scopeDirs)) if (!(await makeCgroupDir(dir))) existed = true;
     if (existed) await this.removeSandboxes(scopeDirs);
+    this.scopeDirs = scopeDirs;
     return scopeDirs;
   }
 

@@ -12,11 +12,16 @@ import {
   waitForFileContent,
   writeCgroupFile,
   writeOptionalFile,
+  readOptionalFile,
   type Cgroup,
   type CgroupStats,
+  type KnobRestore,
+  type UsageWindow,
   type ResourceLimits,
   type SlowOpReporter,
 } from '../../core';
+
+import { startV2Usage } from './usage';
 
 type EventKey = 'populated' | 'frozen';
 
@@ -67,6 +72,35 @@ export class V2Cgroup implements Cgroup {
     });
   }
 
+  /** v2 keys are this driver's own files: written as given, io.* one device line per write (the kernel parses one). */
+  setKnobs(knobs: Record<string, string>): Promise<void> {
+    return this.time('setKnobs', async () => {
+      for (const [key, value] of Object.entries(knobs)) await this.writeKnob(key, value);
+    });
+  }
+
+  overrideKnobs(knobs: Record<string, string>): Promise<KnobRestore> {
+    return this.time('overrideKnobs', async () => {
+      const old: [string, string][] = [];
+      try {
+        for (const [key, value] of Object.entries(knobs)) {
+          old.unshift([key, restoreValue(key, value, (await readOptionalFile(this.file(key))) ?? '')]);
+          await this.writeKnob(key, value);
+        }
+      } catch (e) {
+        for (const [k, v] of old) await this.writeKnob(k, v).catch(() => undefined);
+        throw e;
+      }
+      return () => this.time('restoreKnobs', async () => {
+        for (const [k, v] of old) await this.writeKnob(k, v);
+      });
+    });
+  }
+
+  startUsage(): Promise<UsageWindow> {
+    return startV2Usage(this.dir);
+  }
+
   freeze(): Promise<void> {
     return this.time('freeze', () => this.setFrozen('1'));
   }
@@ -104,6 +138,11 @@ export class V2Cgroup implements Cgroup {
     await waitForEvent(this.dir, 'frozen', value, this.giveUpMs);
   }
 
+  private async writeKnob(key: string, value: string): Promise<void> {
+    const lines = key.startsWith('io.') ? value.split('\n').filter(Boolean) : [value];
+    for (const line of lines) await writeCgroupFile(this.file(key), line);
+  }
+
   private file(name: string): string {
     return path.join(this.dir, name);
   }
@@ -111,4 +150,17 @@ export class V2Cgroup implements Cgroup {
   private time<T>(op: string, fn: () => Promise<T>): Promise<T> {
     return this.ops.time(op, { cgroup: this.name }, fn);
   }
+}
+
+/**
+ * What to write to put `key` back as `oldText` was, after `newValue` is set.
+ * Most files read back in their own write syntax. io.max and io.weight list
+ * only devices with a setting: a device the override added gets "max" /
+ * "default" back, since it had no line before.
+ */
+export function restoreValue(key: string, newValue: string, oldText: string): string {
+  if (key !== 'io.max') return oldText;
+  const had = new Set(oldText.split('\n').map((l) => l.split(' ')[0]));
+  const added = newValue.split('\n').map((l) => l.split(' ')[0]).filter((d) => !had.has(d));
+  return [oldText, ...added.map((d) => `${d} rbps=max wbps=max riops=max wiops=max`)].filter(Boolean).join('\n');
 }

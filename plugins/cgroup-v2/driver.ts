@@ -8,6 +8,7 @@ import {
   inject,
   injectable,
   isWritable,
+  knobSpec,
   makeCgroupDir,
   removeCgroupDir,
   type Cgroup,
@@ -29,6 +30,8 @@ function kernelAtLeast([major, minor]: number[]): boolean {
 @injectable()
 export class CgroupV2Driver extends CgroupDriverBase<V2Subtree> {
   readonly version = 'v2';
+  /** Known once init() ran: which controllers sandboxes got, and where their cgroups live. */
+  private subtreeInfo?: V2Subtree;
 
   constructor(@inject(Tokens.PluginConfig) config: CgroupDriverConfig, @inject(Tokens.Logger) log: Logger) {
     super(config, log);
@@ -40,10 +43,21 @@ export class CgroupV2Driver extends CgroupDriverBase<V2Subtree> {
     return reason === undefined;
   }
 
+  /** A key works when its controller is enabled for sandboxes and this kernel has its file. */
+  knobSupport(key: string): string | undefined {
+    const sub = this.subtreeInfo;
+    const spec = knobSpec(key);
+    if (!sub || !spec) return undefined;
+    if (!sub.controllers.includes(spec.controller)) return `not available on this host: the ${spec.controller} controller is not enabled for sandboxes (the worker's cgroup does not offer it; delegate it to the worker)`;
+    if (!existsSync(path.join(sub.scopeDir, key))) return `not available on this host: this kernel (Linux ${os.release()}) has no ${key}`;
+    return undefined;
+  }
+
   protected async prepare(scope: string): Promise<V2Subtree> {
     const mount = await findCgroup2Mount(this.config.mount);
     if (!mount) throw new Error(`${this.config.mount} is not a cgroup2 mount; set cgroup-v2.mount or use the cgroup-v1 driver`);
-    return prepareSubtree(mount, scope, this.log, (dir) => this.removeSandboxes(dir));
+    this.subtreeInfo = await prepareSubtree(mount, scope, this.log, (dir) => this.removeSandboxes(dir));
+    return this.subtreeInfo;
   }
 
   protected async makeCgroup(subtree: V2Subtree, name: string): Promise<Cgroup> {

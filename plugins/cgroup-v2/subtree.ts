@@ -35,7 +35,8 @@ export interface V2Subtree {
 }
 
 export const REQUIRED_CONTROLLERS = ['memory', 'pids'];
-export const OPTIONAL_CONTROLLERS = ['cpu'];
+/** cpu for the default limits; cpuset, io and hugetlb only for the cgroup keys functions may set (see core/util/cgroup-keys.ts). */
+export const OPTIONAL_CONTROLLERS = ['cpu', 'cpuset', 'io', 'hugetlb'];
 const WORKER_LEAF_SUFFIX = '-worker';
 /** Rounds of moving processes out of <own> when some keep forking meanwhile. */
 const MOVE_ROUNDS = 20;

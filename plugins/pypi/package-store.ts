@@ -141,9 +141,13 @@ export class PackageStore {
     return final;
   }
 
+  /** Mark a version used; the directory's mtime carries it across restarts (written at most once a minute). */
   private touch(key: string): void {
     const e = this.entries.get(key);
-    if (e) e.lastUsed = Date.now();
+    if (!e) return;
+    const now = Date.now();
+    if (now - e.lastUsed > 60_000) void fs.utimes(path.join(this.dir, key), now / 1000, now / 1000).catch(() => undefined);
+    e.lastUsed = now;
   }
 
   private inUse(): Set<string> {

@@ -40,8 +40,9 @@ export class PypiResolver implements PackageResolver {
   async resolve(functionName: string, requirements: string[], codeDir: string): Promise<ResolvedPackages> {
     const started = Date.now();
     const existing = readLock(codeDir);
-    const lock = existing ? (checkLockMatches(existing, requirements), existing) : await this.lock(requirements, functionName);
+    // One Finder for resolving and installing: a wheel downloaded for its metadata is not fetched again.
     const finder = await this.finder();
+    const lock = existing ? (checkLockMatches(existing, requirements), existing) : await this.lock(requirements, functionName, finder);
     const dirs = await Promise.all(lock.packages.map((p) => this.install(finder, p.name, p.version, p.file, existing ? p.sha256 : undefined)));
     const keys = lock.packages.map((p) => PackageStore.key(p.name, p.version));
     this.store.useByFunction(functionName, keys);
@@ -52,9 +53,9 @@ export class PypiResolver implements PackageResolver {
   }
 
   /** Resolve requirements into a lock (nothing installed): used by `ol pkg lock` and by resolve(). */
-  async lock(requirements: string[], fnName = 'the function'): Promise<LockFile> {
+  async lock(requirements: string[], fnName = 'the function', finder?: Finder): Promise<LockFile> {
     const target = await this.pythonTarget();
-    const finder = await this.finder();
+    finder ??= await this.finder();
     const roots = parseRoots(requirements, fnName);
     const pins = await new Resolver(finder, target, { allowPrereleases: this.config.allow_prereleases, maxRounds: this.config.max_rounds }).resolve(roots);
     const packages = await Promise.all(

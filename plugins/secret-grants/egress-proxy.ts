@@ -44,7 +44,14 @@ export class EgressProxy {
 
   /** Serve `sb` on a new socket at `socketPath`, connectable by the sandbox's unprivileged user. */
   async listen(sb: LiveSandbox, socketPath: string): Promise<void> {
-    const server = http.createServer((req, res) => void this.handle(sb, req, res));
+    const server = http.createServer((req, res) => {
+      this.handle(sb, req, res).catch((e) => {
+        // Only names and codes reach the log: the message of an unexpected error is not trusted to be value-free.
+        this.log.error({ sandbox: sb.id, fn: sb.fn.name, err: (e as NodeJS.ErrnoException).code ?? (e as Error).name }, 'egress proxy failed on a request');
+        if (!res.headersSent) refuse(res, new Refusal(500, 'egress-proxy-failed', 'the egress proxy failed on this request', 'retry; tell the operator if it persists'));
+        else res.destroy();
+      });
+    });
     this.servers.set(sb.id, server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -114,7 +121,7 @@ export class EgressProxy {
     try {
       upstream = await this.agent.request({ origin: out.origin, path: out.pathname + out.search, method: (req.method ?? 'GET') as any, headers, body: hasBody ? req : undefined });
     } catch (e) {
-      const why = redact(`${(e as NodeJS.ErrnoException).code ?? ''} ${(e as Error).message}`.trim(), value);
+      const why = redact((e as Error).message, value);
       done(undefined, 'upstream-failed');
       this.log.warn({ destination: url.origin, err: why }, 'egress proxy: upstream request failed');
       return refuse(res, new Refusal(502, 'upstream-failed', `the request to ${url.origin} failed: ${why}`, 'check the destination is up and reachable from the worker'));

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PluginError, Tokens, inject, injectable, type WorkerPaths } from '../../core';
+import { Tokens, inject, injectable, type WorkerPaths } from '../../core';
 import type { SecretGrantsConfig } from './config';
 
 const TMPFS_MAGIC = 0x01021994;
@@ -23,15 +23,15 @@ export class RunDir {
     this.base = path.join(config.run_dir, `ol-secrets-${paths.scope}`);
   }
 
-  /** run_dir must be a tmpfs: file delivery promises the value is never written to a disk. */
-  checkTmpfs(): void {
+  /** run_dir must be a tmpfs: file delivery promises the value is never written to a disk. Checked on first use, so a worker that never delivers a secret does not depend on it. */
+  private checkTmpfs(): void {
     let type: number;
     try {
       type = fs.statfsSync(this.config.run_dir).type;
     } catch (e) {
-      throw new PluginError('secret-grants', `run_dir ${this.config.run_dir} is not usable: ${(e as Error).message}`, 'set secret-grants.run_dir to a tmpfs, e.g. /dev/shm');
+      throw new Error(`secret-grants.run_dir ${this.config.run_dir} is not usable: ${(e as Error).message}; set it to a tmpfs, e.g. /dev/shm`);
     }
-    if (type !== TMPFS_MAGIC) throw new PluginError('secret-grants', `run_dir ${this.config.run_dir} is not a tmpfs`, 'set secret-grants.run_dir to a tmpfs (e.g. /dev/shm), so secret files never reach a disk');
+    if (type !== TMPFS_MAGIC) throw new Error(`secret-grants.run_dir ${this.config.run_dir} is not a tmpfs; set it to one (e.g. /dev/shm), so secret files never reach a disk`);
   }
 
   /** A fresh directory for one sandbox (created with the base on first use). */
@@ -57,6 +57,7 @@ export class RunDir {
 
   private ensureBase(): void {
     if (this.ready) return;
+    this.checkTmpfs();
     try {
       fs.mkdirSync(this.base, { mode: 0o700 });
     } catch (e) {

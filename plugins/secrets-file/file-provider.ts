@@ -44,7 +44,7 @@ export class FileSecretProvider implements SecretProvider {
     return Object.keys(this.read().entries).sort();
   }
 
-  put(name: string, value: Buffer): Promise<void> {
+  async put(name: string, value: Buffer): Promise<void> {
     checkSecretName(name);
     return this.serialised(async () => {
       const { key, created } = this.keys.loadOrCreate();
@@ -56,7 +56,7 @@ export class FileSecretProvider implements SecretProvider {
     });
   }
 
-  remove(name: string): Promise<boolean> {
+  async remove(name: string): Promise<boolean> {
     checkSecretName(name);
     return this.serialised(async () => {
       const doc = this.read();

@@ -1,5 +1,6 @@
 import { Client } from 'undici';
 import type { Invocation, InvocationFailure, InvocationOutcome } from '../../core';
+import { explainErrno } from './errno-advice';
 
 /** The failure type given to answers that do not follow the runtime protocol. */
 export const PROTOCOL_ERROR = 'RuntimeProtocolError';
@@ -68,6 +69,7 @@ export function runtimeFailure(status: number, body: Buffer): InvocationFailure 
   };
   if (typeof error.type === 'string') failure.type = error.type;
   if (typeof error.traceback === 'string') failure.traceback = error.traceback;
+  explainErrno(failure, error.errno);
   // bad-event and the runtime's protocol errors: the event, not the function, is at fault.
   if (!FUNCTION_KINDS.has(kind)) failure.message = `the sandbox runtime rejected the request (${kind}): ${failure.message}`;
   return failure;

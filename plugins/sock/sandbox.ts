@@ -6,6 +6,7 @@ import { CAPTURE_HEADER, captureStem, collectOutput } from './output-capture';
 import { findSeccompKill, monotonicUs } from './seccomp-evidence';
 import { LauncherProcess, type ExitStatus } from './launcher-process';
 import { PROTOCOL_ERROR, RuntimeClient } from './runtime-client';
+import { runMetered } from './invocation-meter';
 import type { SandboxDirs } from './sandbox-dirs';
 import { SandboxStartError, explainStartFailure, type StartProblem, type StartStage } from './start-failure';
 
@@ -111,7 +112,8 @@ export class SockSandbox implements Sandbox {
     this.busy = true;
     this.parts.onServing?.(inv.requestId);
     try {
-      return await this.runOnce(inv);
+      // Per-request cgroup keys and usage measurement: issue #8, see invocation-meter.ts.
+      return await runMetered(this.cgroup, this.fn, inv, () => this.runOnce(inv), { alive: () => this.currentState !== 'dead', restoreFailed: (e) => this.destroy(`its cgroup settings could not be restored after a request (${e.message})`) });
     } finally {
       this.busy = false;
       this.parts.onServing?.(null);

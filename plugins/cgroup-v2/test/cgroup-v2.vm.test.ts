@@ -19,6 +19,8 @@ const drivers: CgroupV2Driver[] = [];
 const cgroupsToRemove: string[] = [];
 
 const cat = (file: string) => readFileSync(file, 'utf8').trim();
+/** The controllers the driver enables for sandboxes: memory, pids, and the optional ones the VM's root offers. */
+const SANDBOX_CONTROLLERS = ['cpu', 'cpuset', 'hugetlb', 'io', 'memory', 'pids'].filter((c) => c === 'memory' || c === 'pids' || cat(path.join(ROOT, 'cgroup.controllers')).split(' ').includes(c));
 const events = (dir: string) => Object.fromEntries(cat(path.join(dir, 'cgroup.events')).split('\n').map((l) => l.split(' ')));
 const ownCgroup = (pid: number | 'self' = 'self') => cat(`/proc/${pid}/cgroup`).split('\n').find((l) => l.startsWith('0::'))!.slice(3);
 const stateOf = (pid: number) => /State:\s+(\S)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1];
@@ -89,7 +91,7 @@ test('in the root cgroup: <scope> sits directly in the root, the worker stays pu
   await driver.init(scope);
   assert.equal(ownCgroup(), '/');
   assert.equal(existsSync(path.join(ROOT, `${scope}-worker`)), false);
-  assert.deepEqual(cat(path.join(ROOT, scope, 'cgroup.subtree_control')).split(' ').sort(), ['cpu', 'memory', 'pids']);
+  assert.deepEqual(cat(path.join(ROOT, scope, 'cgroup.subtree_control')).split(' ').sort(), SANDBOX_CONTROLLERS);
   const cg = await driver.create('a', { memMb: 32, procs: 8, cpuPercent: 100, timeoutMs: 1000 });
   assert.equal(dirOf(cg), path.join(ROOT, scope, 'a'));
   await driver.shutdown();
@@ -119,7 +121,7 @@ test('in a delegated cgroup: init() moves the worker (and its companions) into <
   assert.equal(ownCgroup(companion.pid!), leaf);
   assert.equal(cat(path.join(own, 'cgroup.procs')), '');
   for (const dir of [own, path.join(own, scope)]) {
-    assert.deepEqual(cat(path.join(dir, 'cgroup.subtree_control')).split(' ').sort(), ['cpu', 'memory', 'pids'], dir);
+    assert.deepEqual(cat(path.join(dir, 'cgroup.subtree_control')).split(' ').sort(), SANDBOX_CONTROLLERS, dir);
   }
 });
 

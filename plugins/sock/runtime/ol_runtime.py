@@ -23,6 +23,7 @@ if the runtime itself could not start (then it exits 1).
 """
 
 import argparse
+import errno
 import http.server
 import importlib.util
 import json
@@ -82,6 +83,10 @@ def describe(kind, exc, **extra):
         "message": safe_str(exc),
         "traceback": "".join(traceback.format_exception(type(exc), exc, tb)),
     }
+    # The errno name lets the worker explain refusals by the sandbox (EPERM
+    # from the seccomp filter in errno mode, EDQUOT/ENOSPC from a disk quota).
+    if isinstance(exc, OSError) and isinstance(exc.errno, int):
+        error["errno"] = errno.errorcode.get(exc.errno, str(exc.errno))
     error.update(extra)
     return error
 

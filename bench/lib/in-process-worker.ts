@@ -1,0 +1,36 @@
+import * as path from 'node:path';
+import pino from 'pino';
+import { DEFAULT_CONFIG_FILE } from '../../core/config/load-config';
+import { SandboxBackendPoint, type SandboxBackend } from '../../core/extension-points/sandbox-backend';
+import { Tokens } from '../../core/di/tokens';
+import type { FunctionLoader } from '../../core/functions/function-loader';
+import { Worker } from '../../core/lifecycle/worker';
+import { EXAMPLES, type BenchContext } from './context';
+
+export interface Kernel {
+  worker: Worker;
+  backend: SandboxBackend;
+  loader: FunctionLoader;
+}
+
+/**
+ * A worker booted inside the bench process, for suites that drive the
+ * SandboxBackend directly (create/destroy without HTTP or scheduling in the
+ * way). Started once per run, stopped at the end.
+ */
+export function sharedKernel(ctx: BenchContext): Promise<Kernel> {
+  return ctx.shared('kernel', async () => {
+    const worker = await Worker.start({
+      dir: path.join(ctx.tmpDir, 'k'),
+      configFile: DEFAULT_CONFIG_FILE,
+      overrides: ['http.port=0', `registry-dir.dirs=[${EXAMPLES}]`],
+      logger: pino({ level: 'warn' }),
+    });
+    ctx.onCleanup(() => worker.stop());
+    return {
+      worker,
+      backend: worker.container.resolve<SandboxBackend>(SandboxBackendPoint.token),
+      loader: worker.container.resolve<FunctionLoader>(Tokens.FunctionLoader),
+    };
+  });
+}

@@ -1,0 +1,64 @@
+import * as fs from 'node:fs';
+import { bwrapVersion, startBwrap } from '../lib/bwrap';
+import type { BenchContext } from '../lib/context';
+import { sharedKernel } from '../lib/in-process-worker';
+import { msSince } from '../lib/stats';
+import { compared, defineSuite, pending, type ResultRow } from '../lib/suite';
+
+/** Cycles `creators` loops each run `cycles` times; returns cycles per second. */
+async function rate(creators: number, cycles: number, cycle: (creator: number) => Promise<void>): Promise<number> {
+  const t = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: creators }, async (_, c) => {
+      for (let i = 0; i < cycles; i++) await cycle(c);
+    }),
+  );
+  return (creators * cycles * 1000) / msSince(t);
+}
+
+async function bwrapCycle(ctx: BenchContext): Promise<void> {
+  const scratch = ctx.mkdir('churn-');
+  const rt = await startBwrap(scratch);
+  await rt.kill();
+  fs.rmSync(scratch, { recursive: true, force: true });
+}
+
+/**
+ * Sandbox churn: create a sandbox (until its runtime is ready), destroy it
+ * (until the kernel confirms it is gone), repeat; with 1 and 2 concurrent
+ * creators. Through the SandboxBackend of a worker in this process, against
+ * bwrap starting the same runtime until ready and killing it.
+ */
+export default defineSuite({
+  name: 'churn',
+  title: 'Sandbox churn (create until ready + destroy, per second): SOCK vs bubblewrap',
+  order: 30,
+  async run(ctx) {
+    bwrapVersion();
+    const { backend, loader } = await sharedKernel(ctx);
+    const fn = await loader.load('echo');
+    const ours = async () => {
+      const sb = await backend.create(fn);
+      await sb.destroy('churn benchmark');
+    };
+    const runs = ctx.pick(3, 1);
+    const cycles = ctx.pick(6, 2);
+    await ours();
+    await bwrapCycle(ctx);
+    const rows: ResultRow[] = [];
+    for (const creators of [1, 2]) {
+      const mine: number[] = [];
+      const theirs: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        ctx.log(`${creators} creator(s), run ${i + 1}/${runs}: ${cycles} cycles each`);
+        mine.push(await rate(creators, cycles, ours));
+        theirs.push(await rate(creators, cycles, () => bwrapCycle(ctx)));
+      }
+      rows.push(compared(`churn, fresh, ${creators} creator${creators > 1 ? 's' : ''}`, '/s', mine, { label: 'bwrap', runs: theirs }));
+    }
+    // SLOT for issue #3 (zygotes): zygote churn at 1 and 2 creators against the same bwrap cycle.
+    rows.push(pending('churn, zygote, 1 creator', '/s', 'not measured yet: zygotes come with issue #3', { op: '>=', bound: 2 }));
+    rows.push(pending('churn, zygote, 2 creators', '/s', 'not measured yet: zygotes come with issue #3', { op: '>=', bound: 2 }));
+    return { rows, notes: [`${runs} runs of ${cycles} cycles per creator; a cycle is one create (runtime ready) and one destroy (processes gone, cgroup and dirs removed)`] };
+  },
+});
