@@ -5,6 +5,7 @@
  */
 import 'reflect-metadata';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { BenchContext, REPO } from './lib/context';
@@ -57,13 +58,14 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const started = process.hrtime.bigint();
+  const loadAtStart = os.loadavg()[0];
   const reports: SuiteReport[] = [];
   try {
     for (const s of suites) reports.push(await runSuite(ctx, s));
   } finally {
     await ctx.cleanup();
   }
-  const run: RunReport = { machine: machine(), mode: ctx.quick ? 'quick' : 'full', seconds: msSince(started) / 1000, suites: reports };
+  const run: RunReport = { machine: machine(loadAtStart), mode: ctx.quick ? 'quick' : 'full', seconds: msSince(started) / 1000, suites: reports };
   console.log(textReport(run));
   const files = writeReports(run, path.resolve(opts.out));
   console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(' and ')}`);

@@ -16,9 +16,11 @@ export interface Machine {
   bwrap: string;
   commit: string;
   date: string;
+  /** 1-minute load averages as the run started and ended: above the core count, other work competed with the benchmark. */
+  load: [number, number];
 }
 
-export function machine(): Machine {
+export function machine(loadAtStart: number): Machine {
   const cpus = os.cpus();
   const cpu = (cpus[0]?.model ?? 'unknown cpu').replace(/\s+/g, ' ').trim();
   const m: Omit<Machine, 'line'> = {
@@ -32,8 +34,9 @@ export function machine(): Machine {
     bwrap: run('/usr/bin/bwrap', ['--version']).replace(/^bubblewrap /, ''),
     commit: run('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']) + (run('git', ['-C', REPO, 'status', '--porcelain']) ? '+dirty' : ''),
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    load: [loadAtStart, os.loadavg()[0]].map((l) => Math.round(l * 10) / 10) as [number, number],
   };
-  const line = `${m.cores} x ${m.cpu}, ${m.memGiB} GiB, Linux ${m.kernel} (${m.cgroups}), Node ${m.node}, Python ${m.python}, bwrap ${m.bwrap}, commit ${m.commit}, ${m.date}`;
+  const line = `${m.cores} x ${m.cpu}, ${m.memGiB} GiB, Linux ${m.kernel} (${m.cgroups}), Node ${m.node}, Python ${m.python}, bwrap ${m.bwrap}, commit ${m.commit}, ${m.date}, load ${m.load.join(' -> ')}${Math.max(...m.load) > m.cores ? ' (busy: other work competed with the benchmark)' : ''}`;
   return { line, ...m };
 }
 

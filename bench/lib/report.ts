@@ -21,7 +21,7 @@ export interface RunReport {
 
 /** Three significant digits, without exponent noise: 0.412, 12.3, 1234. */
 export function num(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
+  if (!Number.isFinite(x) || Number.isInteger(x)) return String(x);
   const a = Math.abs(x);
   if (a >= 1000) return Math.round(x).toString();
   if (a >= 100) return x.toFixed(0);

@@ -93,8 +93,8 @@ export default defineSuite({
           measured('idle instance, cgroup-charged memory', 'MiB', charged),
           compared('idle instance, PSS', 'MiB', pss, { label: 'bwrap', runs: theirs.map((m) => m.pss / MIB) }),
           compared('idle instance, unique (USS)', 'MiB', uss, { label: 'bwrap', runs: theirs.map((m) => m.uss / MIB) }),
-          measured('instances in 1 GiB, by cgroup charge', '', [Math.floor(GIB_MIB / median(charged))]),
-          compared('instances in 1 GiB, by PSS', '', [Math.floor(GIB_MIB / median(pss))], { label: 'bwrap', runs: [Math.floor(GIB_MIB / median(theirs.map((m) => m.pss / MIB)))] }),
+          measured('instances in 1 GiB, by cgroup charge', 'instances', [Math.floor(GIB_MIB / median(charged))]),
+          compared('instances in 1 GiB, by PSS', 'instances', [Math.floor(GIB_MIB / median(pss))], { label: 'bwrap', runs: [Math.floor(GIB_MIB / median(theirs.map((m) => m.pss / MIB)))] }),
           // SLOT for issue #3 (zygotes): unique memory of an idle instance forked from a zygote.
           pending('idle forked instance, unique (USS)', 'MiB', 'not measured yet: zygotes come with issue #3', { op: '<=', bound: 3, on: 'value' }),
         ],

@@ -6,7 +6,7 @@ export type LimitSet = Record<LimitKey, number>;
 /** The worker's own config keys; each plugin's section sits beside them under the plugin's name. */
 export interface WorkerConfig {
   worker: { log_level: string };
-  http: { host: string; port: number; max_body_bytes: number };
+  http: { host: string; port: number; max_body_bytes: number; headers_timeout_ms: number; request_timeout_ms: number; max_connections: number };
   /** Plugins to load, in order (names of built-in plugins, paths, or package names). */
   plugins: string[];
   /** For exclusive extension points with several providers: point id -> plugin name. */
@@ -54,6 +54,10 @@ export const workerConfigSchema = {
         host: { type: 'string', default: '127.0.0.1' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 5000 },
         max_body_bytes: { type: 'integer', minimum: 1, default: 6 * 1024 * 1024 },
+        // Slow-drip (slowloris) clients: a connection must send its headers, and its whole request, in time.
+        headers_timeout_ms: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
+        request_timeout_ms: { type: 'integer', minimum: 100, maximum: 3600000, default: 60000 },
+        max_connections: { type: 'integer', minimum: 1, maximum: 1000000, default: 1024 },
       },
     },
     plugins: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },

@@ -10,6 +10,12 @@ import type { LoadedFunction } from '../functions/function-config';
  * and never contains a secret value.
  */
 export interface FunctionValidator {
+  /**
+   * The ol.yaml keys this validator enforces (e.g. `secrets`). A function
+   * using such a key on a worker where no validator enforces it is refused,
+   * rather than run without what it asked for.
+   */
+  readonly keys?: readonly string[];
   check(fn: LoadedFunction): string[];
 }
 
@@ -18,6 +24,7 @@ export const FunctionValidatorPoint = defineExtensionPoint<FunctionValidator>({
   combine: 'parallel',
   optional: true,
   compose: (validators) => ({
+    keys: validators.flatMap((v) => v.keys ?? []),
     check(fn) {
       return validators.flatMap((v) => v.check(fn));
     },

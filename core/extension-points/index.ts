@@ -9,6 +9,7 @@ export * from './sandbox-customizer';
 export * from './admin-routes';
 export * from './invocation-records';
 export * from './syscall-names';
+export * from './seccomp-filters';
 export * from './function-validator';
 export * from './disk-quota';
 export * from './zygote-suitability';
@@ -25,6 +26,7 @@ import { SandboxCustomizerPoint } from './sandbox-customizer';
 import { AdminRoutesPoint } from './admin-routes';
 import { InvocationRecordsPoint } from './invocation-records';
 import { SyscallNamesPoint } from './syscall-names';
+import { SeccompFiltersPoint } from './seccomp-filters';
 import { FunctionValidatorPoint } from './function-validator';
 import { DiskQuotaPoint } from './disk-quota';
 import { ZygoteSuitabilityPoint } from './zygote-suitability';
@@ -42,6 +44,7 @@ export const EXTENSION_POINTS = [
   AdminRoutesPoint,
   InvocationRecordsPoint,
   SyscallNamesPoint,
+  SeccompFiltersPoint,
   FunctionValidatorPoint,
   ZygoteSuitabilityPoint,
   ZygotePoolPoint,

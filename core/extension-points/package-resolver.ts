@@ -22,6 +22,8 @@ export interface ResolvedPackages {
  */
 export interface PackageResolver {
   resolve(functionName: string, requirements: string[], codeDir: string): Promise<ResolvedPackages>;
+  /** The worker forgot the function (removed, replaced, idle): what it resolved need not be kept. */
+  forget?(functionName: string): void;
 }
 
 export const PackageResolverPoint = defineExtensionPoint<PackageResolver>({

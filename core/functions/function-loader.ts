@@ -78,6 +78,8 @@ export class FunctionLoader {
   forget(name: string): void {
     this.cache.delete(name);
     this.usedAt.delete(name);
+    // Its packages may now leave the store under the disk budget (live sandboxes still hold theirs).
+    if (this.container.isRegistered(PackageResolverPoint.token, true)) this.container.resolve<PackageResolver>(PackageResolverPoint.token).forget?.(name);
   }
 
   /** How many functions have a parsed config cached. */
@@ -108,7 +110,11 @@ export class FunctionLoader {
   /** The operator's policy plugins (FunctionValidator), e.g. secrets a role does not grant. */
   private checkPolicy(fn: LoadedFunction): void {
     if (!this.container.isRegistered(FunctionValidatorPoint.token, true)) return;
-    const problems = this.container.resolve<FunctionValidator>(FunctionValidatorPoint.token).check(fn);
+    const validator = this.container.resolve<FunctionValidator>(FunctionValidatorPoint.token);
+    if (fn.config.secrets?.length && !validator.keys?.includes('secrets')) {
+      throw new ConfigError(`${fn.name}/ol.yaml`, ['secrets: this worker has no plugin that grants secrets to functions; ask the operator to enable one (secret-grants), or remove secrets:']);
+    }
+    const problems = validator.check(fn);
     if (problems.length) throw new ConfigError(`${fn.name}/ol.yaml`, problems);
   }
 

@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { AdminRoutes } from '../extension-points/admin-routes';
+import type { DiskQuota } from '../extension-points/disk-quota';
 import type { FunctionRegistry } from '../extension-points/function-registry';
 import type { Scheduler } from '../extension-points/scheduler';
 import type { FunctionLoader } from '../functions/function-loader';
@@ -24,6 +25,8 @@ export interface AdminDeps {
   pluginRoutes: AdminRoutes;
   /** Served as Prometheus text at GET /metrics. */
   metrics: Metrics;
+  /** The DiskQuota backend, when one is loaded: uploads are charged to their owner. */
+  quota?: DiskQuota;
 }
 
 /**
@@ -37,9 +40,10 @@ export function createAdminApp(d: AdminDeps): Koa {
   router.get('/status', (ctx) => {
     ctx.body = d.status();
   });
-  router.get('/stats', (ctx) => {
+  router.get('/stats', async (ctx) => {
     // functions.cached: names whose parsed config the loader holds (released by an eviction policy when unused).
-    ctx.body = { scheduler: d.scheduler.stats(), functions: { cached: d.loader.size }, memory: process.memoryUsage() };
+    const disk = d.quota ? await d.quota.usage() : undefined;
+    ctx.body = { scheduler: d.scheduler.stats(), functions: { cached: d.loader.size }, memory: process.memoryUsage(), disk };
   });
   router.get('/metrics', async (ctx) => {
     const { contentType, text } = await d.metrics.scrape();
@@ -59,6 +63,7 @@ export function createAdminApp(d: AdminDeps): Koa {
       throw new HttpError(404, 'function-not-found', `no uploaded function named "${name}"`, 'GET /registry lists the functions');
     }
     d.loader.forget(name);
+    await d.quota?.removeCode(name);
     await d.scheduler.retire(name);
     ctx.status = 204;
   });
@@ -67,16 +72,30 @@ export function createAdminApp(d: AdminDeps): Koa {
   return app;
 }
 
+/** Charge the uploaded code to its owner's disk quota; over quota, the upload is taken out again and refused (413). */
+async function chargeQuota(d: AdminDeps, owner: string, name: string, codeDir: string): Promise<void> {
+  if (!d.quota) return;
+  try {
+    await d.quota.storeCode(owner, name, codeDir);
+  } catch (e) {
+    await d.registry.remove!(name);
+    if ((e as { status?: unknown }).status !== 413) throw e;
+    throw new HttpError(413, 'disk-quota-exceeded', `rejected: ${(e as Error).message}`, `the upload of "${name}" was not kept`);
+  }
+}
+
 /** Store the archive, check the function loads (or take it out again), retire old instances. */
 async function install(d: AdminDeps, name: string, archive: Buffer): Promise<object> {
   if (!d.registry.writable) throw new HttpError(405, 'registry-read-only', 'no loaded registry plugin accepts uploads', 'enable a writable registry plugin (e.g. registry-dir)');
   const source = await d.registry.install!(name, archive);
+  let owner: string;
   try {
-    d.loader.check(name, source.codeDir);
+    owner = d.loader.check(name, source.codeDir).config.owner;
   } catch (e) {
     await d.registry.remove!(name);
     throw e instanceof HttpError ? new HttpError(400, e.code, `rejected: ${e.message}`, e.hint) : e;
   }
+  await chargeQuota(d, owner, name, source.codeDir);
   d.loader.forget(name);
   await d.scheduler.retire(name, source.version);
   d.log.info({ fn: name, version: source.version }, 'function installed');

@@ -6,6 +6,7 @@ import { Tokens } from '../di/tokens';
 import { loadWorkerConfig } from '../config/load-config';
 import type { WorkerConfig } from '../config/worker-config';
 import { AdminRoutesPoint } from '../extension-points/admin-routes';
+import { DiskQuotaPoint } from '../extension-points/disk-quota';
 import { FunctionRegistryPoint } from '../extension-points/function-registry';
 import { SchedulerPoint, type Scheduler } from '../extension-points/scheduler';
 import { FunctionLoader } from '../functions/function-loader';
@@ -105,8 +106,10 @@ export class Worker {
       status: () => this.status(),
       pluginRoutes: this.container.resolve(AdminRoutesPoint.token),
       metrics: this.container.resolve(Tokens.Metrics),
+      quota: this.container.isRegistered(DiskQuotaPoint.token, true) ? this.container.resolve(DiskQuotaPoint.token) : undefined,
     });
-    this.servers.push(await listenOn(publicApp.callback(), { host: this.config.http.host, port: this.config.http.port }));
+    const { headers_timeout_ms: headersTimeout, request_timeout_ms: requestTimeout, max_connections: maxConnections } = this.config.http;
+    this.servers.push(await listenOn(publicApp.callback(), { host: this.config.http.host, port: this.config.http.port }, { headersTimeout, requestTimeout, maxConnections }));
     fs.rmSync(this.paths.adminSocket, { force: true });
     this.servers.push(await listenOn(adminApp.callback(), { path: this.paths.adminSocket }));
     fs.chmodSync(this.paths.adminSocket, 0o600);
@@ -126,9 +129,19 @@ export class Worker {
   }
 }
 
-async function listenOn(handler: Parameters<typeof import('node:http').createServer>[1], where: { host: string; port: number } | { path: string }): Promise<Server> {
+/** Limits of the public listener against slow-drip and connection-flood clients. */
+interface PublicLimits {
+  headersTimeout: number;
+  requestTimeout: number;
+  maxConnections: number;
+}
+
+async function listenOn(handler: Parameters<typeof import('node:http').createServer>[1], where: { host: string; port: number } | { path: string }, limits?: PublicLimits): Promise<Server> {
   const { createServer } = await import('node:http');
-  const server = createServer({ keepAliveTimeout: 5000 }, handler);
+  // Node checks the two timeouts only every connectionsCheckingInterval (30 s by default): check often enough to honour them.
+  const timeouts = limits ? { headersTimeout: limits.headersTimeout, requestTimeout: limits.requestTimeout, connectionsCheckingInterval: Math.min(1000, limits.headersTimeout / 2) } : {};
+  const server = createServer({ keepAliveTimeout: 5000, ...timeouts }, handler);
+  if (limits) server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(where, () => resolve());

@@ -2,7 +2,7 @@ import type { Cgroup, CgroupDriver } from '../extension-points/cgroup-driver';
 import type { ResourceLimits } from '../functions/resource-limits';
 import type { Logger } from '../log/logger';
 import { checkCgroupName, type CgroupDriverConfig } from './cgroup-fs';
-import { SlowOpReporter } from './slow-op';
+import { SlowOpReporter, type OpObserver } from './slow-op';
 
 /**
  * The lifecycle every cgroup driver shares, whatever the cgroup version:
@@ -19,8 +19,10 @@ export abstract class CgroupDriverBase<Subtree> implements CgroupDriver {
   constructor(
     protected readonly config: CgroupDriverConfig,
     protected readonly log: Logger,
+    /** Receives every operation's duration (the worker's cgroup metrics: cgroupOpObserver()). */
+    observer?: OpObserver,
   ) {
-    this.ops = new SlowOpReporter(log, config.slow_ms);
+    this.ops = new SlowOpReporter(log, config.slow_ms, observer);
   }
 
   abstract probe(): Promise<boolean>;

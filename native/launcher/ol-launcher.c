@@ -90,6 +90,7 @@ struct config {
     const char *workdir;
     bool unshare_net;
     bool new_cgroupns;
+    bool keep_caps;             /* --keep-caps (zygote tier): the program keeps root's capabilities */
     bool die_with_parent;
     const char *netns;          /* --netns: a network namespace file to join */
     struct rlimit_op *rlimits;
@@ -118,6 +119,7 @@ static const struct {
     { "--status-fd", 1 },    { "--uid", 1 },          { "--gid", 1 },
     { "--seccomp", 1 },      { "--die-with-parent", 0 }, { "--netns", 1 },
     { "--rlimit", 3 },       { "--new-cgroupns", 0 },
+    { "--keep-caps", 0 },
 };
 
 /* The resources --rlimit accepts, by the name of RLIMIT_<NAME> in lower case. */
@@ -259,6 +261,8 @@ static void apply_option(struct config *cfg, const char *opt, char **v)
         add_rlimit(cfg, v);
     else if (!strcmp(opt, "--new-cgroupns"))
         cfg->new_cgroupns = true;
+    else if (!strcmp(opt, "--keep-caps"))
+        cfg->keep_caps = true;
 }
 
 static void parse_args(struct config *cfg, int argc, char **argv)
@@ -803,14 +807,18 @@ static _Noreturn void run_program(const struct config *cfg)
     setsid();
     close_other_fds(cfg->status_fd);
     set_rlimits(cfg);
-    drop_bounding_and_ambient();
+    /* --keep-caps: a zygote builds its leaves' namespaces and root (setns, chroot,
+     * setuid); each leaf drops everything itself before running function code. */
+    if (!cfg->keep_caps)
+        drop_bounding_and_ambient();
     switch_user(cfg);
     /* After switch_user: a uid change clears the parent-death signal. C is pid 1. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
         DIE("die-with-parent", "prctl(PR_SET_PDEATHSIG)");
     if (getppid() != 1)
         fail(EXIT_SETUP, 0, "die-with-parent", "sandbox init already exited");
-    clear_capability_sets();
+    if (!cfg->keep_caps)
+        clear_capability_sets();
     set_no_new_privs();
     install_seccomp(cfg);
     execve(cfg->argv[0], cfg->argv, cfg->env);

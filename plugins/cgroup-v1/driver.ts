@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import {
   CgroupDriverBase,
   Tokens,
+  cgroupOpObserver,
   descendantCgroups,
   inject,
   injectable,
@@ -10,6 +11,7 @@ import {
   type Cgroup,
   type CgroupDriverConfig,
   type Logger,
+  type Metrics,
 } from '../../core';
 import { V1Cgroup } from './cgroup';
 import { killAllIn, waitProcsEmpty } from './freezer';
@@ -28,8 +30,13 @@ export class CgroupV1Driver extends CgroupDriverBase<HierarchyDirs> {
   /** The scope's directories, once init() made them (knobSupport looks for files there). */
   private scopeDirs?: HierarchyDirs;
 
-  constructor(@inject(Tokens.PluginConfig) config: CgroupDriverConfig, @inject(Tokens.Logger) log: Logger) {
-    super(config, log);
+  constructor(
+    @inject(Tokens.PluginConfig) config: CgroupDriverConfig,
+    @inject(Tokens.Logger) log: Logger,
+    @inject(Tokens.Metrics) metrics?: Metrics,
+  ) {
+    // Every operation's duration goes to ol_cgroup_op_seconds; slow and failed ones to ol_cgroup_anomalies_total.
+    super(config, log, metrics && cgroupOpObserver(metrics, 'v1'));
   }
 
   async probe(): Promise<boolean> {

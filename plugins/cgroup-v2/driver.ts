@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import {
   CgroupDriverBase,
   Tokens,
+  cgroupOpObserver,
   descendantCgroups,
   inject,
   injectable,
@@ -14,6 +15,7 @@ import {
   type Cgroup,
   type CgroupDriverConfig,
   type Logger,
+  type Metrics,
 } from '../../core';
 import { V2Cgroup, killSubtree, waitForEvent } from './cgroup';
 import { OPTIONAL_CONTROLLERS, REQUIRED_CONTROLLERS, controllersOf, findCgroup2Mount, ownCgroupDir, prepareSubtree, type V2Subtree } from './subtree';
@@ -33,8 +35,13 @@ export class CgroupV2Driver extends CgroupDriverBase<V2Subtree> {
   /** Known once init() ran: which controllers sandboxes got, and where their cgroups live. */
   private subtreeInfo?: V2Subtree;
 
-  constructor(@inject(Tokens.PluginConfig) config: CgroupDriverConfig, @inject(Tokens.Logger) log: Logger) {
-    super(config, log);
+  constructor(
+    @inject(Tokens.PluginConfig) config: CgroupDriverConfig,
+    @inject(Tokens.Logger) log: Logger,
+    @inject(Tokens.Metrics) metrics?: Metrics,
+  ) {
+    // Every operation's duration goes to ol_cgroup_op_seconds; slow and failed ones to ol_cgroup_anomalies_total.
+    super(config, log, metrics && cgroupOpObserver(metrics, 'v2'));
   }
 
   async probe(): Promise<boolean> {

@@ -90,6 +90,10 @@ export class PackageStore {
     for (const k of keys) this.touch(k);
   }
 
+  forgetFunction(fn: string): void {
+    this.byFunction.delete(fn);
+  }
+
   acquire(sandboxId: string, keys: string[]): void {
     this.bySandbox.set(sandboxId, new Set(keys));
     for (const k of keys) this.touch(k);

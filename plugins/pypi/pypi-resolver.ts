@@ -71,6 +71,12 @@ export class PypiResolver implements PackageResolver {
     return { lock_version: 1, requirements: [...requirements], python: { version: target.pythonVersion, tag: target.tags[0] }, packages };
   }
 
+  /** The function is gone or replaced: its versions stay in the store but may be evicted. */
+  forget(functionName: string): void {
+    this.reports.delete(functionName);
+    this.store.forgetFunction(functionName);
+  }
+
   report(fn: string): ResolutionReport | undefined {
     return this.reports.get(fn);
   }

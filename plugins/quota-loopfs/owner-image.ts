@@ -24,14 +24,14 @@ export class OwnerImage {
     this.mountPoint = path.join(dir, 'm', owner);
   }
 
-  /** Create the image if it is missing, mount it if it is not, and grow it to `sizeMb` if it is smaller. */
+  /** Create the image if it is missing, grow it to `sizeMb` if it is smaller, and mount it if it is not. */
   async open(sizeMb: number): Promise<void> {
     if (!(await exists(this.image))) await this.create(sizeMb);
+    else await this.grow(sizeMb);
     await fs.mkdir(this.mountPoint, { recursive: true, mode: 0o755 });
     if (!(await mountedAt(this.mountPoint))) {
       await runTool('mount', ['-o', 'loop,nosuid,nodev', this.image, this.mountPoint], 'install mount (util-linux)');
     }
-    await this.grow(sizeMb);
     for (const [sub, mode] of [['s', 0o711], ['c', 0o755]] as const) await fs.mkdir(path.join(this.mountPoint, sub), { recursive: true, mode });
   }
 
@@ -72,7 +72,11 @@ export class OwnerImage {
     this.log.info({ owner: this.owner, sizeMb, image: this.image }, 'created owner disk image');
   }
 
-  /** Online grow (ext4 supports it while mounted): enlarge the file, tell the loop device, resize the file system. */
+  /**
+   * Offline grow, before mounting: enlarge the file, check, resize2fs the
+   * image. (Online growing needs CAP_SYS_RESOURCE, which a worker in a
+   * container may lack; the image is unmounted at every stop anyway.)
+   */
   private async grow(sizeMb: number): Promise<void> {
     const current = await this.sizeMb();
     if (current === sizeMb) return;
@@ -80,11 +84,11 @@ export class OwnerImage {
       this.log.warn({ owner: this.owner, imageMb: current, configuredMb: sizeMb }, 'owner image is larger than configured; shrinking is not supported, it keeps its size');
       return;
     }
-    const mount = await mountedAt(this.mountPoint);
-    if (!mount) throw new Error(`owner image ${this.image} is not mounted at ${this.mountPoint}`);
+    if (await mountedAt(this.mountPoint)) await this.close(); // left mounted by a worker that died
     await fs.truncate(this.image, sizeMb * MiB);
-    await runTool('losetup', ['-c', mount.source], 'install losetup (util-linux)');
-    await runTool('resize2fs', [mount.source], E2FS_HINT);
+    // resize2fs wants a freshly checked file system; e2fsck exits 1 when it fixed something.
+    await runTool('e2fsck', ['-f', '-p', this.image], E2FS_HINT, [0, 1]);
+    await runTool('resize2fs', [this.image], E2FS_HINT);
     this.log.info({ owner: this.owner, fromMb: current, toMb: sizeMb }, 'grew owner disk image');
   }
 }

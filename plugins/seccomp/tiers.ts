@@ -1,3 +1,4 @@
+import type { SeccompTier } from '../../core';
 import type { SeccompProfile } from './profile';
 
 /**
@@ -6,7 +7,7 @@ import type { SeccompProfile } from './profile';
  * it forks, so its tier adds those calls; each leaf then stacks the leaf
  * filter on top before running function code (filters only ever narrow).
  */
-export type Tier = 'leaf' | 'zygote';
+export type Tier = SeccompTier;
 export const TIERS: Tier[] = ['leaf', 'zygote'];
 
 /** What a zygote may do beyond a leaf: create namespaces and change root. */

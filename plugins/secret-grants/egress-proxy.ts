@@ -14,6 +14,8 @@ import { redact } from './redact';
 /** Headers that belong to one connection, not to the request (RFC 9110 7.6.1), plus our own. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', SECRET_HEADER]);
 
+const MAX_CONNECTIONS_PER_SANDBOX = 64;
+
 /** A refusal the function sees: status, stable code, what happened and what to do. */
 class Refusal {
   constructor(readonly status: number, readonly code: string, readonly message: string, readonly hint: string) {}
@@ -52,6 +54,8 @@ export class EgressProxy {
         else res.destroy();
       });
     });
+    // A sandbox's own processes are its only clients: bound them, so it cannot tie up the worker.
+    server.maxConnections = MAX_CONNECTIONS_PER_SANDBOX;
     this.servers.set(sb.id, server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -26,6 +26,7 @@ import type { SockConfig } from './config';
 import { launcherArgs } from './launcher-command';
 import { runtimeDir } from './runtime-location';
 import { SandboxDirs } from './sandbox-dirs';
+import { LeakedCgroups } from './leaked-cgroups';
 import { SockSandbox } from './sandbox';
 
 /**
@@ -59,9 +60,12 @@ export class SockBackend implements SandboxBackend {
         for (const s of live) this.inc({ state: s.state });
       },
     });
+    this.leaks = new LeakedCgroups(log, metrics, driver.version);
   }
 
   private readonly startSeconds: Histogram<'function'>;
+  /** Cgroups a teardown could not kill or remove, cleaned up in the background. */
+  readonly leaks: LeakedCgroups;
 
   /** Check the installation, prepare the cgroup subtree and remove what a crashed worker left. */
   async start(): Promise<void> {
@@ -76,6 +80,8 @@ export class SockBackend implements SandboxBackend {
   async stop(): Promise<void> {
     if (!this.started) return;
     await Promise.all([...this.live].map((s) => s.destroy('the worker is stopping')));
+    const stillLeaked = await this.leaks.stop();
+    if (stillLeaked.length) this.log.error({ cgroups: stillLeaked }, 'cgroups still leaked at shutdown; removing the cgroup subtree tries once more');
     await this.driver.shutdown();
     this.started = false;
   }
@@ -110,7 +116,8 @@ export class SockBackend implements SandboxBackend {
     };
     const onServing = (requestId: string | null) => this.customizer.serving?.(id, requestId);
     const syscallName = (nr: number, arch?: string) => this.syscalls.name(nr, arch);
-    const sandbox = new SockSandbox({ id, fn, cgroup, dirs, config: this.config, log: this.log, onGone, onServing, syscallName });
+    const onLeak = (leaked: Cgroup, problems: string[]) => this.leaks.add(id, leaked, problems);
+    const sandbox = new SockSandbox({ id, fn, cgroup, dirs, config: this.config, log: this.log, onGone, onServing, syscallName, onLeak });
     this.live.add(sandbox);
     let args: string[];
     try {

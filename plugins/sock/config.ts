@@ -13,6 +13,8 @@ export interface SockConfig {
   uid: number;
   gid: number;
   output_max_bytes: number;
+  /** Resource limits (setrlimit) of the function's processes: name -> [soft, hard]. */
+  rlimits: Record<string, [number | 'unlimited', number | 'unlimited']>;
 }
 
 /** Compiled to dist/plugins/sock/: the launcher `make -C native` builds in this checkout. */
@@ -59,5 +61,13 @@ export const sockConfigSchema = {
     uid: { type: 'integer', minimum: 0, maximum: 4294967294, default: 65534, description: 'user the function runs as (65534: nobody)' },
     gid: { type: 'integer', minimum: 0, maximum: 4294967294, default: 65534, description: 'group the function runs as (65534: nogroup)' },
     output_max_bytes: { type: 'integer', minimum: 1024, maximum: 1073741824, default: 1048576, description: "bytes of each invocation's stdout, and of its stderr, kept (the middle of a longer stream is cut, marked)" },
+    rlimits: {
+      type: 'object',
+      // nproc is left out on purpose: it counts every process of the uid, across all sandboxes (pids.max bounds each one).
+      propertyNames: { enum: ['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'] },
+      additionalProperties: { type: 'array', minItems: 2, maxItems: 2, items: { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'unlimited' }] } },
+      default: { core: [0, 0], nofile: [1024, 1024] },
+      description: 'setrlimit of the function processes: name -> [soft, hard] (no core dumps, bounded open files by default)',
+    },
   },
 };

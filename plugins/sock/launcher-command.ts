@@ -30,6 +30,10 @@ export interface LaunchPlan {
   config: SockConfig;
   /** What SandboxCustomizer plugins add (mounts, env, sys.path, seccomp filter, network namespace). */
   additions?: SandboxAdditions;
+  /** Zygotes (zygote-sandbox.ts): run this instead of the runtime (`--path` arguments still follow). */
+  program?: string[];
+  /** Zygotes: keep root and its capabilities (ol-launcher --keep-caps, no --uid/--gid). */
+  keepCaps?: boolean;
 }
 
 /** The ol-launcher argv (see native/README.md) for one sandbox running the Python runtime. */
@@ -53,11 +57,11 @@ export function launcherArgs(plan: LaunchPlan): string[] {
     ...networkArgs(config, add.netns),
     ...Object.entries({ ...sandboxEnv(fn), ...add.env }).flatMap(([k, v]) => ['--setenv', k, v]),
     ...(add.seccompFilter ? ['--seccomp', add.seccompFilter] : []),
-    '--uid', String(config.uid),
-    '--gid', String(config.gid),
+    ...Object.entries(config.rlimits ?? {}).flatMap(([name, [soft, hard]]) => ['--rlimit', name, String(soft), String(hard)]),
+    ...(plan.keepCaps ? ['--keep-caps'] : ['--uid', String(config.uid), '--gid', String(config.gid)]),
     '--chdir', SCRATCH_MOUNT,
     '--',
-    ...runtimeCommand(fn, config.python),
+    ...(plan.program ?? runtimeCommand(fn, config.python)),
     ...(add.pythonPaths ?? []).flatMap((p) => ['--path', p]),
   ];
 }

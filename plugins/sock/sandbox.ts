@@ -1,6 +1,7 @@
 import type { CapturedOutput, Cgroup, CgroupStats, Invocation, InvocationFailure, InvocationOutcome, LoadedFunction, Logger, Sandbox, SandboxState } from '../../core';
 import type { SockConfig } from './config';
 import { Deadline, within } from './deadline';
+import { noteDiskFull } from './disk-full';
 import { diagnoseDeath, exitSignal, pidsEvidence, pidsFailure, pidsLimitHint } from './diagnosis';
 import { CAPTURE_HEADER, captureStem, collectOutput } from './output-capture';
 import { findSeccompKill, monotonicUs } from './seccomp-evidence';
@@ -22,6 +23,8 @@ export interface SandboxParts {
   log: Logger;
   /** Called once the sandbox is destroyed, so the backend stops tracking it. */
   onGone: (sandbox: SockSandbox) => void;
+  /** Called when teardown could not kill or remove the cgroup: the backend retries in the background. */
+  onLeak?: (cgroup: Cgroup, problems: string[]) => void;
   /** Names a system call number for a death by SIGSYS (the SyscallNames extension point). */
   syscallName?: (nr: number, arch?: string) => string | undefined;
   /** Called as a request starts (its id) and ends (null): SandboxCustomizer.serving. */
@@ -228,6 +231,7 @@ export class SockSandbox implements Sandbox {
    * to the author, and retire the instance so the next request gets a clean one.
    */
   private async afterReply(outcome: InvocationOutcome, before: CgroupStats): Promise<InvocationOutcome> {
+    noteDiskFull(outcome);
     const after = await this.cgroup.stats().catch(() => before);
     this.baseline = after;
     if (this.call) this.call.after = after;
@@ -290,6 +294,8 @@ export class SockSandbox implements Sandbox {
     await step('remove directories', () => this.parts.dirs.remove());
     this.parts.onGone(this);
     if (problems.length) this.parts.log.error({ ...this.fields, problems }, 'sandbox teardown left something behind');
+    const cgroupProblems = problems.filter((p) => p.startsWith('kill processes') || p.startsWith('remove cgroup'));
+    if (cgroupProblems.length) this.parts.onLeak?.(this.cgroup, cgroupProblems);
   }
 }
 

@@ -132,6 +132,31 @@ export function judgeFd(f: OpenFd): SuitabilityReason {
   }
 }
 
+/** An fd's kind and target without inode numbers: what a clean runtime and a probed one have in common. */
+export function fdSignature(f: OpenFd): string {
+  return `${f.kind} ${f.target.replace(/\[\d+\]$/, '')} ${f.writable ? 'w' : 'r'}`;
+}
+
+/**
+ * The fds of `snap` beyond those of a clean runtime (`baseline`, signatures
+ * counted as a multiset): the imports happen before the runtime opens its own
+ * socket, so fd numbers differ between the two and only kinds can be matched.
+ */
+export function fdsBeyond(snap: ProcessSnapshot, baseline: string[]): Set<number> {
+  const left = new Map<string, number>();
+  for (const sig of baseline) left.set(sig, (left.get(sig) ?? 0) + 1);
+  const ignore = new Set<number>();
+  // Highest numbers first: the runtime opens its own fds after the imports.
+  for (const f of [...snap.fds].reverse()) {
+    const n = left.get(fdSignature(f)) ?? 0;
+    if (n > 0) {
+      left.set(fdSignature(f), n - 1);
+      ignore.add(f.fd);
+    }
+  }
+  return ignore;
+}
+
 /**
  * The reasons a process is unfit (or notable) to fork from, leaving out the
  * fds in `ignoreFds` (the runtime's own: stdio, its listening socket).

@@ -22,7 +22,7 @@ import {
 import type { SuitabilityConfig } from './config';
 import { findPackage, type FoundPackage } from './package-finder';
 import { withProbeSandbox } from './probe-sandbox';
-import { judge, snapshot } from './process-probe';
+import { fdSignature, fdsBeyond, judge, snapshot } from './process-probe';
 import { VerdictCache } from './verdict-cache';
 
 /** Where package dirs appear inside a probe sandbox (the pypi plugin's layout). */
@@ -39,8 +39,8 @@ const PACKAGES_MOUNT = '/packages';
 export class SuitabilityChecker implements ZygoteSuitability, SandboxCustomizer {
   private readonly cache: VerdictCache;
   private readonly inFlight = new Map<string, Promise<SuitabilityVerdict | null>>();
-  /** fds of a clean runtime (stdio, its listening socket): not the package's doing. */
-  private baseline?: Promise<Set<number>>;
+  /** fd signatures of a clean runtime (stdio, its sockets): not the package's doing. */
+  private baseline?: Promise<string[]>;
   /** Package dirs to mount, per probe function. */
   private readonly probeMounts = new WeakMap<LoadedFunction, string[]>();
 
@@ -87,7 +87,8 @@ export class SuitabilityChecker implements ZygoteSuitability, SandboxCustomizer 
     const started = performance.now();
     const reasons = await this.inSandbox(pkg.modules, `${pkg.name}-${pkg.version}`, pkg, ({ pid, importError }) => {
       if (importError) return [{ kind: 'import-error', unsafe: true, detail: `importing ${pkg.modules.join(', ')} failed: ${importError}` }];
-      return judge(snapshot(pid), ignore);
+      const snap = snapshot(pid);
+      return judge(snap, fdsBeyond(snap, ignore));
     });
     if (!pkg.modules.length) reasons.push({ kind: 'no-modules', unsafe: false, detail: 'the package provides no top-level module to import; nothing was imported' });
     const verdict: SuitabilityVerdict = {
@@ -104,8 +105,8 @@ export class SuitabilityChecker implements ZygoteSuitability, SandboxCustomizer 
   }
 
   /** The fds a runtime that imported nothing holds. */
-  private async cleanFds(): Promise<Set<number>> {
-    return this.inSandbox([], 'baseline', undefined, ({ pid }) => new Set(snapshot(pid).fds.map((f) => f.fd)));
+  private async cleanFds(): Promise<string[]> {
+    return this.inSandbox([], 'baseline', undefined, ({ pid }) => snapshot(pid).fds.map(fdSignature));
   }
 
   private async inSandbox<T>(modules: string[], label: string, pkg: FoundPackage | undefined, use: (p: { pid: number; importError?: string }) => T): Promise<T> {

@@ -11,6 +11,7 @@ import { Tokens } from '../../core/di/tokens';
 import { validate } from '../../core/config/schema-validator';
 import { workerConfigSchema, type WorkerConfig } from '../../core/config/worker-config';
 import { workerPaths } from '../../core/lifecycle/worker-paths';
+import { DEFAULT_CONFIG_FILE, loadWorkerConfig } from '../../core/config/load-config';
 import { REPO, startWorker } from '../helpers/worker-fixture';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'olk-'));
@@ -94,8 +95,10 @@ test('a third-party plugin is loaded from outside the source tree and serves a f
   fs.cpSync(path.join(REPO, 'examples/plugins/inline-registry'), pluginDir, { recursive: true });
   fs.mkdirSync(path.join(pluginDir, 'node_modules'));
   fs.symlinkSync(REPO, path.join(pluginDir, 'node_modules/ol-kernel'));
+  // The default plugin list (every section of the default config needs its plugin), with this one before registry-dir.
+  const plugins = loadWorkerConfig(DEFAULT_CONFIG_FILE).plugins.flatMap((p) => (p === 'registry-dir' ? [pluginDir, p] : [p]));
   const w = await startWorker([
-    `plugins=[cgroup-v2, cgroup-v1, sock, ${pluginDir}, registry-dir, scheduler-fifo]`,
+    `plugins=[${plugins.join(', ')}]`,
     'inline-registry.functions.greet="def f(event):\\n    return \'hi \' + event[\'name\']\\n"',
   ]);
   try {

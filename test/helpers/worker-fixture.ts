@@ -30,11 +30,11 @@ export interface RunningWorker {
 }
 
 /** Start a real worker in this process on a random port with the examples and test functions as its registry. */
-export async function startWorker(overrides: string[] = []): Promise<RunningWorker> {
+export async function startWorker(overrides: string[] = [], configFile: string = DEFAULT_CONFIG_FILE): Promise<RunningWorker> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'olw-'));
   const worker = await Worker.start({
     dir,
-    configFile: DEFAULT_CONFIG_FILE,
+    configFile,
     overrides: ['http.port=0', `registry-dir.dirs=[${EXAMPLES}, ${TEST_FUNCTIONS}]`, ...overrides],
     logger: pino({ level: process.env.OL_TEST_LOG ?? 'silent' }),
   });

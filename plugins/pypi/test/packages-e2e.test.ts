@@ -61,12 +61,13 @@ test('two functions using different versions of one package run side by side', a
   assert.ok(store.used_bytes > 0 && store.used_bytes <= store.budget_bytes);
 });
 
-test('concurrent first requests install each package once', async () => {
-  const before = index.hits.get('/files/lib-2.1-py3-none-any.whl') ?? 0;
-  const replies = await Promise.all([1, 2, 3, 4].map(() => w.run('libtwo', {})));
-  assert.ok(replies.every((r) => r.status === 200 && r.json === '2.1'));
-  assert.equal(index.hits.get('/files/lib-2.1-py3-none-any.whl') ?? 0, before);
-  assert.ok((index.hits.get('/files/web_kit-1.5-py3-none-any.whl') ?? 0) <= 1);
+test('concurrent first requests resolve and install a function\'s packages once', async () => {
+  index.publish({ name: 'solo', version: '1.0' });
+  functionDir(fnRoot, 'fresh', { 'requirements.txt': 'solo\n', 'f.py': 'import solo\ndef f(event):\n    return solo.VERSION\n' });
+  const replies = await Promise.all([1, 2, 3, 4, 5, 6].map(() => w.run('fresh', {})));
+  assert.deepEqual(replies.map((r) => [r.status, r.json]), Array(6).fill([200, '1.0']));
+  assert.equal(index.hits.get('/simple/solo/'), 1);
+  assert.equal(index.hits.get('/files/solo-1.0-py3-none-any.whl'), 1);
 });
 
 test('the resolution is reported on the admin API, ready to freeze as ol.lock', async () => {

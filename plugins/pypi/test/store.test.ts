@@ -47,6 +47,11 @@ test('past the disk budget, least recently used versions no function or sandbox 
     assert.equal(fs.existsSync(store.dirOf('big', '1')), false);
     assert.equal(fs.existsSync(store.dirOf('big', '2')), false);
     assert.equal(fs.readFileSync(path.join(store.dirOf('big', '3'), 'big/__init__.py'), 'utf8'), 'VERSION = "3"\n');
+    // Once the worker forgets both functions (removed or idle), nothing protects big 3 either.
+    r.resolver.forget('a');
+    r.resolver.forget('b');
+    await r.resolver.resolve('c', ['big==1'], fn);
+    assert.deepEqual(storeKeys(store), ['big-1']);
   } finally {
     r.cleanup();
   }

@@ -21,12 +21,15 @@ const ROTATED_TOKEN = fresh('apitok2');
 const OTHER_TOKEN = fresh('othertok');
 const DB_PASS = fresh('dbpass');
 const DB_PASS_2 = fresh('dbpass2');
-const ALL_VALUES = [API_TOKEN, ROTATED_TOKEN, OTHER_TOKEN, DB_PASS, DB_PASS_2];
+const DIR_TOKEN = fresh('dirtok');
+const DIR_TOKEN_2 = fresh('dirtok2');
+const ALL_VALUES = [API_TOKEN, ROTATED_TOKEN, OTHER_TOKEN, DB_PASS, DB_PASS_2, DIR_TOKEN, DIR_TOKEN_2];
 
 let w: SecretsWorker;
 let up: Upstream;
 let functions: string;
 let api: string;
+let mounted: string;
 
 before(async () => {
   up = await startUpstream(API_TOKEN);
@@ -39,19 +42,23 @@ before(async () => {
     'file-user': 'secrets:\n  - { name: db-pass, mode: file }\n',
     'no-secrets': 'owner: nobody-special\n',
     'greedy': 'secrets: [db-pass]\n',
+    'dir-user': 'secrets:\n  - { name: dir-token, mode: env }\n',
   });
+  mounted = fs.mkdtempSync(path.join(os.tmpdir(), 'olsec-volume-'));
+  kubeletWrite(mounted, { 'dir-token': DIR_TOKEN }, '2026_11_29_01');
   const keyFile = path.join(functions, 'test.key');
   fs.writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
   w = await startSecretsWorker(
     {
       'secrets-file': { key_file: keyFile, key_env: 'OL_TEST_UNSET_KEY_VARIABLE' },
+      'secrets-dir': { dir: mounted },
       'secret-grants': {
         roles: {
           caller: { secrets: { 'api-token': { destinations: [api], inject: { header: 'Authorization', prefix: 'Bearer ' } } } },
           other: { secrets: { 'other-token': { destinations: [api] } } },
-          holder: { secrets: { 'db-pass': { modes: ['env', 'file'] } } },
+          holder: { secrets: { 'db-pass': { modes: ['env', 'file'] }, 'dir-token': { modes: ['env'] } } },
         },
-        grants: { functions: { 'proxy-user': 'caller', 'other-user': 'other', 'env-user': 'holder', 'file-user': 'holder', 'installed-greedy': 'caller' } },
+        grants: { functions: { 'proxy-user': 'caller', 'other-user': 'other', 'env-user': 'holder', 'file-user': 'holder', 'dir-user': 'holder', 'installed-greedy': 'caller' } },
       },
     },
     functions,
@@ -66,6 +73,7 @@ after(async () => {
   await w?.stop();
   await up?.close();
   fs.rmSync(functions, { recursive: true, force: true });
+  fs.rmSync(mounted, { recursive: true, force: true });
 });
 
 test('a function with the grant reaches the upstream through the proxy (200), and the upstream got the token', async () => {
@@ -74,6 +82,8 @@ test('a function with the grant reaches the upstream through the proxy (200), an
   assert.equal(r.json.status, 200, r.text);
   assert.deepEqual(JSON.parse(r.json.body), { ok: true, path: '/api/items?x=1', method: 'GET' });
   assert.equal(up.seen.at(-1), `Bearer ${API_TOKEN}`);
+  const post = await w.run('proxy-user', { call: { secret: 'api-token', url: `${api}/items`, method: 'POST', body: { n: 'x'.repeat(100000) } } });
+  assert.deepEqual(JSON.parse(post.json.body), { ok: true, path: '/api/items', method: 'POST', bytes: 100009 }, 'a request body is streamed through');
 });
 
 test("the token is nowhere in the proxy user's environment, files or readable memory", async () => {
@@ -158,6 +168,16 @@ test('rotation takes effect for new requests: the proxy sends the new token, env
   assert.equal((await w.run('file-user', { file: '/run/ol/secrets/db-pass' })).json.file, DB_PASS_2);
 });
 
+test('a mounted-directory secret rotated by a kubelet-style ..data swap reaches new instances without a restart', async () => {
+  assert.equal((await w.run('dir-user', { env: 'DIR_TOKEN' })).json.env, DIR_TOKEN);
+  kubeletWrite(mounted, { 'dir-token': DIR_TOKEN_2 }, '2026_11_29_02');
+  // The directory watch (inotify) retires the instance; poll the function, bounded, until a new one answers.
+  const deadline = Date.now() + 10_000;
+  let seen = DIR_TOKEN;
+  while (seen !== DIR_TOKEN_2 && Date.now() < deadline) seen = (await w.run('dir-user', { env: 'DIR_TOKEN' })).json.env;
+  assert.equal(seen, DIR_TOKEN_2);
+});
+
 test('the audit log records each attempt, with request id and decision, without the value', async () => {
   const r = await w.run('proxy-user', { call: { secret: 'api-token', url: `${api}/audited` } });
   const reqId = r.headers['x-request-id'];
@@ -181,7 +201,7 @@ test('the audit log records each attempt, with request id and decision, without 
 test('secret values appear in no log line, admin answer, stats, or store file', async () => {
   const meta = await w.admin('GET', '/secrets/api-token');
   assert.deepEqual(meta.json, { name: 'api-token', bytes: ROTATED_TOKEN.length, granted_by: [{ role: 'caller', modes: ['proxy'] }] });
-  assert.deepEqual((await w.admin('GET', '/secrets')).json, { secrets: ['api-token', 'db-pass', 'other-token'], writable: true });
+  assert.deepEqual((await w.admin('GET', '/secrets')).json, { secrets: ['api-token', 'db-pass', 'dir-token', 'other-token'], writable: true });
   await w.admin('GET', '/stats');
   await w.admin('GET', '/secret-audit');
   assert.ok(w.logLines.some((l) => l.includes('"secret":"api-token"')), `the log (trace level, ${w.logLines.length} lines) has lines about the secret`);
@@ -203,7 +223,7 @@ test('ol secret put|get|list|rm work through the admin socket; the value is read
   assert.equal((await ol(['secret', 'rm', 'cli-token'])).code, 0);
   const gone = await ol(['secret', 'get', 'cli-token']);
   assert.equal(gone.code, 1);
-  assert.match(gone.stderr, /error 404.*no secret named \"cli-token\"/);
+  assert.match(gone.stderr, /error 404.*no secret named .{0,2}cli-token/);
   const audit = await ol(['secret', 'audit', '--function', 'proxy-user', '-n', '2']);
   assert.equal(JSON.parse(audit.stdout).records.length, 2);
   assertNoValue('CLI output', [put, get, gone, audit].map((r) => r.stdout + r.stderr).join(''));
@@ -218,6 +238,25 @@ function ol(args: string[], input = ''): Promise<{ code: number; stdout: string;
     });
     child.stdin!.end(input);
   });
+}
+
+test('stopping the worker removes every per-sandbox socket and secret file', async () => {
+  const base = path.join('/dev/shm', `ol-secrets-${w.worker.paths.scope}`);
+  assert.equal(fs.statSync(base).mode & 0o777, 0o700, 'private to root while the worker runs');
+  assert.ok(fs.readdirSync(base).length > 0, 'live sandboxes have their directories');
+  const stopping = w;
+  w = undefined as any;
+  await stopping.stop();
+  assert.equal(fs.existsSync(base), false);
+});
+
+/** What the kubelet does on a secret volume: a new timestamped dir, then an atomic swap of the ..data link. */
+function kubeletWrite(dir: string, values: Record<string, string>, stamp: string): void {
+  fs.mkdirSync(path.join(dir, `..${stamp}`));
+  for (const [k, v] of Object.entries(values)) fs.writeFileSync(path.join(dir, `..${stamp}`, k), v);
+  fs.symlinkSync(`..${stamp}`, path.join(dir, '..data_tmp'));
+  fs.renameSync(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+  for (const k of Object.keys(values)) if (!fs.existsSync(path.join(dir, k))) fs.symlinkSync(`..data/${k}`, path.join(dir, k));
 }
 
 function assertNoValue(where: string, text: string): void {

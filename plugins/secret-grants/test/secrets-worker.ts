@@ -6,11 +6,13 @@ import pino from 'pino';
 import { Client } from 'undici';
 import YAML from 'yaml';
 import { DEFAULT_CONFIG_FILE } from '../../../core/config/load-config';
+import { CORE_CONFIG_KEYS } from '../../../core/config/worker-config';
 import { Worker } from '../../../core/lifecycle/worker';
 
 export const REPO = path.resolve(__dirname, '../../../..');
 const FIXTURES = path.join(REPO, 'plugins/secret-grants/test/fixtures');
 const EGRESS_HELPER = path.join(REPO, 'examples/secret-proxy/ol_egress.py');
+const SANDBOX_PLUGINS = ['cgroup-v2', 'cgroup-v1', 'sock', 'seccomp', 'registry-dir', 'scheduler-fifo'];
 
 export interface Reply {
   status: number;
@@ -45,7 +47,9 @@ export function writeFunctions(root: string, olYamls: Record<string, string>): v
 export async function startSecretsWorker(sections: Record<string, unknown>, functionsDir: string): Promise<SecretsWorker> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'olsec-'));
   const config = YAML.parse(fs.readFileSync(DEFAULT_CONFIG_FILE, 'utf8'));
-  for (const p of ['secrets-file', 'secrets-dir', 'secret-grants']) if (!config.plugins.includes(p)) config.plugins.push(p);
+  // The default's sandbox plugins plus ours; other optional plugins (and their sections) stay out of this test.
+  config.plugins = [...config.plugins.filter((p: string) => SANDBOX_PLUGINS.includes(p)), 'secrets-file', 'secrets-dir', 'secret-grants'];
+  for (const key of Object.keys(config)) if (!CORE_CONFIG_KEYS.has(key) && !config.plugins.includes(key)) delete config[key];
   config.http.port = 0;
   config['registry-dir'] = { ...config['registry-dir'], dirs: [functionsDir] };
   Object.assign(config, sections);
@@ -102,10 +106,13 @@ export async function startUpstream(token: string): Promise<Upstream> {
   const server = http.createServer((req, res) => {
     const auth = req.headers.authorization ?? '';
     up.seen.push(auth);
-    req.resume();
-    const ok = auth === `Bearer ${up.token}`;
-    res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ ok, path: req.url, method: req.method }));
+    let bytes = 0;
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => {
+      const ok = auth === `Bearer ${up.token}`;
+      res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok, path: req.url, method: req.method, ...(bytes ? { bytes } : {}) }));
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   up.port = (server.address() as { port: number }).port;

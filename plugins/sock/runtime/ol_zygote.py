@@ -1,0 +1,282 @@
+"""OL Kernel zygote: a fork server that has imported a set of packages.
+
+Runs as the program of a zygote sandbox (ol-launcher --keep-caps, uid 0):
+
+    /usr/bin/python3 -u -B /runtime/ol_zygote.py --fork-socket /host/fork.sock \
+        --status-fd 3 [--import MODULE ...] [--path DIR ...]
+
+It imports the modules (and ol_runtime), writes "ready" on the status fd
+(or "error <reason>"), then serves fork requests on the Unix socket, one
+connection each. A request is one JSON object, with file descriptors
+attached (SCM_RIGHTS) in this order: one per name in "ns" (namespace files
+of the new sandbox, from /proc/<its init>/ns/), then "cgroups" cgroup.procs
+files opened for writing.
+
+    {"ns": ["net", "uts", "ipc", "mnt"], "cgroups": 2,
+     "runtime": [ol_runtime.py arguments], "env": {...}, "uid": 65534, "gid": 65534,
+     "seccomp": base64 of a struct sock_filter array or null,
+     "exit_fifo": "/host/.leaf-exit", "stdio_from": 2}
+
+The new instance (forked twice, see fork_leaf) answers on the same
+connection: "ready" once its function is loaded and its socket listens, or
+"error <reason>". The zygote itself answers only "error ..." when it
+cannot fork at all.
+"""
+
+import argparse
+import base64
+import ctypes
+import importlib
+import json
+import os
+import random
+import signal
+import socket
+import struct
+import sys
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
+NS_FLAGS = {"mnt": CLONE_NEWNS, "net": 0x40000000, "uts": 0x04000000, "ipc": 0x08000000}
+PR_SET_PDEATHSIG = 1
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+MAX_FDS = 32
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result, what):
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+    return result
+
+
+def setns(fd, kind):
+    _check(_libc.setns(fd, NS_FLAGS[kind]), f"setns({kind})")
+
+
+def unshare(flags, what):
+    _check(_libc.unshare(flags), f"unshare({what})")
+
+
+def prctl(option, arg):
+    _check(_libc.prctl(option, ctypes.c_ulong(arg), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)), f"prctl({option})")
+
+
+def mount_proc():
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    _check(_libc.mount(b"proc", b"/proc", b"proc", ctypes.c_ulong(flags), None), "mount /proc")
+
+
+class SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install_seccomp(program):
+    """Stack the leaf filter on the zygote's own (filters only ever narrow)."""
+    if len(program) % 8 or not program:
+        raise ValueError(f"seccomp filter of {len(program)} bytes is not a sock_filter array")
+    buf = ctypes.create_string_buffer(program, len(program))
+    prog = SockFprog(len(program) // 8, ctypes.addressof(buf))
+    _check(_libc.prctl(PR_SET_SECCOMP, ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(prog), ctypes.c_ulong(0), ctypes.c_ulong(0)), "seccomp")
+
+
+def drop_privileges(uid, gid):
+    """What ol-launcher does for a fresh instance: no capabilities left, ever."""
+    cap = 0
+    while _libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(cap), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0:
+        cap += 1
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)  # from uid 0: clears the permitted and effective sets
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
+def exit_status(status):
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def answer(conn_fd, line):
+    try:
+        os.write(conn_fd, (line.replace("\n", " ") + "\n").encode())
+    except OSError:
+        pass
+
+
+def enter_sandbox(req, ns_fds, cgroup_fds):
+    """In the first child (A): join the new sandbox's cgroups and namespaces, as root."""
+    for fd in cgroup_fds:
+        os.write(fd, b"0")  # "0": the writing process itself, in v1 and v2 alike
+        os.close(fd)
+    # The mount namespace last: it changes our root and cwd to the new sandbox's.
+    for kind, fd in sorted(zip(req["ns"], ns_fds), key=lambda p: p[0] == "mnt"):
+        setns(fd, kind)
+        os.close(fd)
+    os.chdir("/")
+    # Output outside invocations goes where the sandbox's own program's goes.
+    holder = req.get("stdio_from")
+    if holder:
+        for n in (1, 2):
+            try:
+                out = os.open(f"/proc/{holder}/fd/{n}", os.O_WRONLY)
+                os.dup2(out, n)
+                os.close(out)
+            except OSError:
+                pass
+    # A private copy of the mount namespace (for our own /proc), and a new pid namespace.
+    unshare(CLONE_NEWNS | CLONE_NEWPID, "mount, pid")
+
+
+def run_leaf(req, conn_fd):
+    """In C, pid 2 of the new pid namespace: become a normal runtime serving the function."""
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.environ.clear()
+    os.environ.update(req.get("env", {}))
+    drop_privileges(req["uid"], req["gid"])
+    if req.get("seccomp"):
+        install_seccomp(base64.b64decode(req["seccomp"]))
+    # Every instance must differ from its siblings: the zygote's PRNG state was copied.
+    random.seed()
+    # The zygote's own fds (listener, request fds, the exit fifo) are closed by now;
+    # the packages' fds stay (the suitability check keeps unsafe ones out of zygotes).
+    import ol_runtime
+    sys.exit(ol_runtime.main(req["runtime"] + ["--status-fd", str(conn_fd)]))
+
+
+def reap_until(child, fifo_fd):
+    """B, pid 1 of the new pid namespace: reap orphans until the runtime exits, then report its status."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 0
+        except InterruptedError:
+            continue
+        if pid == child:
+            code = exit_status(status)
+            try:
+                os.write(fifo_fd, f"{code}\n".encode())
+            except OSError:
+                pass
+            return code
+
+
+def fork_leaf(req, conn_fd, ns_fds, cgroup_fds):
+    """Runs in A (the zygote's child). A -> B (pid 1, reaper) -> C (the runtime)."""
+    try:
+        enter_sandbox(req, ns_fds, cgroup_fds)
+        fifo_fd = os.open(req["exit_fifo"], os.O_WRONLY)
+        b = os.fork()
+    except Exception as e:
+        answer(conn_fd, f"error cannot enter the new sandbox: {e}")
+        return 1
+    if b:
+        return 0  # A's job is done; B is re-parented to the zygote sandbox's init
+    try:
+        try:
+            mount_proc()  # /proc of the new pid namespace
+        except OSError as e:
+            sys.stderr.write(f"ol-zygote: {e}; /proc shows the sandbox's other processes\n")
+        c = os.fork()
+    except Exception as e:
+        answer(conn_fd, f"error cannot start the instance: {e}")
+        os._exit(1)
+    if c == 0:
+        os.close(fifo_fd)
+        try:
+            code = run_leaf(req, conn_fd)
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+        except BaseException as e:
+            answer(conn_fd, f"error the forked instance failed to start: {type(e).__name__}: {e}")
+            code = 1
+        os._exit(code)
+    os.close(conn_fd)
+    try:
+        drop_privileges(req["uid"], req["gid"])
+        signal.signal(signal.SIGTERM, lambda *_: os.kill(c, signal.SIGTERM))
+    except OSError:
+        pass
+    os._exit(reap_until(c, fifo_fd))
+
+
+def receive(conn):
+    data, fds, _, _ = socket.recv_fds(conn, 1 << 20, MAX_FDS)
+    while not data.endswith(b"}") and data:
+        more = conn.recv(1 << 20)
+        if not more:
+            break
+        data += more
+    return json.loads(data), fds
+
+
+def serve(listener):
+    while True:
+        # Reap the first children (A), which exit as soon as they forked their instance.
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            pass
+        try:
+            conn, _ = listener.accept()
+        except InterruptedError:
+            continue
+        fds = []
+        try:
+            req, fds = receive(conn)
+            n_ns = len(req["ns"])
+            if len(fds) != n_ns + req["cgroups"]:
+                raise ValueError(f"expected {n_ns + req['cgroups']} fds, got {len(fds)}")
+            pid = os.fork()
+        except Exception as e:
+            answer(conn.fileno(), f"error bad fork request: {e}")
+            pid = -1
+        if pid == 0:
+            listener.close()
+            code = fork_leaf(req, conn.fileno(), fds[:n_ns], fds[n_ns:])
+            os._exit(code)
+        for fd in fds:
+            os.close(fd)
+        conn.close()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="OL Kernel zygote (fork server)")
+    parser.add_argument("--fork-socket", required=True)
+    parser.add_argument("--status-fd", type=int, required=True)
+    parser.add_argument("--import", dest="modules", action="append", default=[])
+    parser.add_argument("--path", action="append", default=[])
+    args = parser.parse_args(argv)
+    os.set_inheritable(args.status_fd, False)
+    sys.path[1:1] = [os.path.abspath(p) for p in args.path]
+    try:
+        import ol_runtime  # noqa: F401  (shared with every instance, like the packages)
+        for name in args.modules:
+            importlib.import_module(name)
+        try:
+            os.unlink(args.fork_socket)
+        except FileNotFoundError:
+            pass
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(args.fork_socket)
+        os.chmod(args.fork_socket, 0o600)
+        listener.listen(64)
+    except BaseException as e:
+        os.write(args.status_fd, f"error {type(e).__name__}: {e}\n".encode())
+        return 1
+    os.write(args.status_fd, b"ready\n")
+    os.close(args.status_fd)
+    serve(listener)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
