@@ -9,6 +9,8 @@ import { EXAMPLES, type BenchContext } from './context';
 
 export interface Kernel {
   worker: Worker;
+  /** Its log (warnings and up), e.g. the cgroup drivers' slow-operation reports. */
+  logFile: string;
   backend: SandboxBackend;
   loader: FunctionLoader;
 }
@@ -20,15 +22,17 @@ export interface Kernel {
  */
 export function sharedKernel(ctx: BenchContext): Promise<Kernel> {
   return ctx.shared('kernel', async () => {
+    const logFile = path.join(ctx.tmpDir, 'kernel.log');
     const worker = await Worker.start({
       dir: path.join(ctx.tmpDir, 'k'),
       configFile: DEFAULT_CONFIG_FILE,
       overrides: ['http.port=0', `registry-dir.dirs=[${EXAMPLES}]`],
-      logger: pino({ level: 'warn' }),
+      logger: pino({ level: 'warn' }, pino.destination({ dest: logFile, sync: true })),
     });
     ctx.onCleanup(() => worker.stop());
     return {
       worker,
+      logFile,
       backend: worker.container.resolve<SandboxBackend>(SandboxBackendPoint.token),
       loader: worker.container.resolve<FunctionLoader>(Tokens.FunctionLoader),
     };

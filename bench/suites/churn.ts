@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { bwrapVersion, startBwrap } from '../lib/bwrap';
 import type { BenchContext } from '../lib/context';
 import { sharedKernel } from '../lib/in-process-worker';
-import { msSince } from '../lib/stats';
+import { median, msSince } from '../lib/stats';
 import { compared, defineSuite, pending, type ResultRow } from '../lib/suite';
 
 /** Cycles `creators` loops each run `cycles` times; returns cycles per second. */
@@ -23,6 +23,17 @@ async function bwrapCycle(ctx: BenchContext): Promise<void> {
   fs.rmSync(scratch, { recursive: true, force: true });
 }
 
+/** The cgroup driver's slow-operation warnings during the run, summarised per operation. */
+function slowOps(logFile: string): string[] {
+  const byOp = new Map<string, number[]>();
+  const text = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
+  for (const line of text.split('\n').filter(Boolean)) {
+    const rec = JSON.parse(line);
+    if (rec.slow_op) byOp.set(rec.slow_op, [...(byOp.get(rec.slow_op) ?? []), rec.ms]);
+  }
+  return [...byOp].map(([op, ms]) => `cgroup ${op} slower than ${ms.length ? 100 : 0} ms ${ms.length} times (median ${median(ms)} ms, max ${Math.max(...ms)} ms), from the driver's slow-operation log`);
+}
+
 /**
  * Sandbox churn: create a sandbox (until its runtime is ready), destroy it
  * (until the kernel confirms it is gone), repeat; with 1 and 2 concurrent
@@ -35,7 +46,7 @@ export default defineSuite({
   order: 30,
   async run(ctx) {
     bwrapVersion();
-    const { backend, loader } = await sharedKernel(ctx);
+    const { backend, loader, logFile } = await sharedKernel(ctx);
     const fn = await loader.load('echo');
     const ours = async () => {
       const sb = await backend.create(fn);
@@ -59,6 +70,9 @@ export default defineSuite({
     // SLOT for issue #3 (zygotes): zygote churn at 1 and 2 creators against the same bwrap cycle.
     rows.push(pending('churn, zygote, 1 creator', '/s', 'not measured yet: zygotes come with issue #3', { op: '>=', bound: 2 }));
     rows.push(pending('churn, zygote, 2 creators', '/s', 'not measured yet: zygotes come with issue #3', { op: '>=', bound: 2 }));
-    return { rows, notes: [`${runs} runs of ${cycles} cycles per creator; a cycle is one create (runtime ready) and one destroy (processes gone, cgroup and dirs removed)`] };
+    return {
+      rows,
+      notes: [`${runs} runs of ${cycles} cycles per creator; a cycle is one create (runtime ready) and one destroy (processes gone, cgroup and dirs removed)`, ...slowOps(logFile)],
+    };
   },
 });

@@ -23,16 +23,18 @@ export default defineSuite({
 
     // Latency at concurrency 1: one instance, one bare runtime.
     const runs = ctx.pick(5, 2);
-    const requests = ctx.pick(1500, 300);
+    // Whichever comes first: a slow worker must not stretch the run past its budget.
+    const requests = ctx.pick(2000, 300);
+    const maxMs = ctx.pick(4000, 1000);
     const ours = viaWorker(worker.pool(ctx, 1), 'echo');
     const floor = viaSockets(await bare.pools(1, 1));
-    await closedLoop({ concurrency: 1, send: ours, requests: 200 }); // first request starts the instance
-    await closedLoop({ concurrency: 1, send: floor, requests: 200 });
+    await closedLoop({ concurrency: 1, send: ours, requests: 200, durationMs: 1000 }); // the first request starts the instance
+    await closedLoop({ concurrency: 1, send: floor, requests: 200, durationMs: 1000 });
     const p = { ours50: [] as number[], ours99: [] as number[], floor50: [] as number[], floor99: [] as number[] };
     for (let i = 0; i < runs; i++) {
-      ctx.log(`latency run ${i + 1}/${runs}: ${requests} requests each`);
-      const a = await closedLoop({ concurrency: 1, send: ours, requests });
-      const b = await closedLoop({ concurrency: 1, send: floor, requests });
+      ctx.log(`latency run ${i + 1}/${runs}: ${requests} requests or ${maxMs} ms each`);
+      const a = await closedLoop({ concurrency: 1, send: ours, requests, durationMs: maxMs });
+      const b = await closedLoop({ concurrency: 1, send: floor, requests, durationMs: maxMs });
       p.ours50.push(percentile(a.latenciesMs, 50));
       p.ours99.push(percentile(a.latenciesMs, 99));
       p.floor50.push(percentile(b.latenciesMs, 50));

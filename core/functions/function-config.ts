@@ -27,6 +27,8 @@ export interface FunctionConfig {
   secrets?: SecretRequest[];
   /** The seccomp profile it asks for (ol.yaml `seccomp`); unset: the operator's default. */
   seccomp?: string;
+  /** ol.yaml `scratch.tmpfs_mb`: its scratch dir is a tmpfs of this size (charged to its memory limit) instead of disk. */
+  scratchTmpfsMb?: number;
 }
 
 /** How an instance may use a secret: through the egress proxy (the value never enters it), or holding it. */

@@ -18,6 +18,8 @@ export interface OlYaml {
   secrets?: (string | { name: string; mode?: 'proxy' | 'env' | 'file'; env?: string })[];
   /** The seccomp profile to run under (one the operator's `seccomp.allowed_profiles` lists). */
   seccomp?: string;
+  /** Scratch space (/host): `tmpfs_mb` makes it a private tmpfs of that size, counted in the memory limit (needs a DiskQuota plugin). */
+  scratch?: { tmpfs_mb?: number };
 }
 
 const olYamlSchema = {
@@ -78,6 +80,11 @@ const olYamlSchema = {
         cpu_percent: { type: 'integer', minimum: 1 },
         timeout_ms: { type: 'integer', minimum: 10 },
       },
+    },
+    scratch: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { tmpfs_mb: { type: 'integer', minimum: 1, maximum: 65536 } },
     },
     cgroup: {
       type: 'object',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Cgroup, CgroupDriver } from '../extension-points/cgroup-driver';
 import type { ResourceLimits } from '../functions/resource-limits';
 import type { Logger } from '../log/logger';
@@ -15,6 +16,9 @@ export abstract class CgroupDriverBase<Subtree> implements CgroupDriver {
   abstract readonly version: 'v1' | 'v2';
   protected readonly ops: SlowOpReporter;
   private subtree?: Subtree;
+  /** Empty cgroups made ahead of time (config.pool_size); create() takes one and a refill follows. */
+  private readonly spare: Cgroup[] = [];
+  private refilling?: Promise<void>;
 
   constructor(
     protected readonly config: CgroupDriverConfig,
@@ -38,12 +42,14 @@ export abstract class CgroupDriverBase<Subtree> implements CgroupDriver {
     if (this.subtree) throw new Error(`the cgroup ${this.version} driver is already initialised; init(scope) runs once per worker`);
     this.subtree = await this.ops.time('init', { scope }, () => this.prepare(scope));
     this.log.info({ subtree: this.subtree }, `cgroup ${this.version} subtree ready`);
+    this.refill();
   }
 
   async create(name: string, limits: ResourceLimits): Promise<Cgroup> {
     checkCgroupName(name, 'sandbox cgroup name');
     if (!this.subtree) throw new Error(`the cgroup ${this.version} driver was used before init(scope)`);
-    const cgroup = await this.makeCgroup(this.subtree, name);
+    const cgroup = this.spare.shift() ?? (await this.makeCgroup(this.subtree, name));
+    this.refill();
     try {
       await cgroup.setLimits(limits);
       // The function's own cgroup keys go last, so they win over the limits they refine.
@@ -62,7 +68,28 @@ export abstract class CgroupDriverBase<Subtree> implements CgroupDriver {
     const subtree = this.subtree;
     if (!subtree) return;
     this.subtree = undefined;
+    // A refill still making a cgroup would race the removal of the subtree; the spares go with it.
+    await this.refilling;
+    this.spare.length = 0;
     await this.ops.time('shutdown', {}, () => this.remove(subtree));
     this.log.info({ subtree }, `cgroup ${this.version} subtree removed`);
+  }
+
+  /** Tops the pool up to pool_size in the background; a failure is logged, and create() makes its own cgroup. */
+  private refill(): void {
+    const want = this.config.pool_size ?? 0;
+    if (this.refilling || this.spare.length >= want) return;
+    const run = async () => {
+      try {
+        while (this.subtree && this.spare.length < want) {
+          const subtree = this.subtree;
+          const name = `pool-${randomBytes(5).toString('hex')}`;
+          this.spare.push(await this.ops.time('precreate', { cgroup: name }, () => this.makeCgroup(subtree, name)));
+        }
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, 'cannot pre-create a cgroup for the pool; sandboxes make their own until the next refill');
+      }
+    };
+    this.refilling = run().finally(() => (this.refilling = undefined));
   }
 }

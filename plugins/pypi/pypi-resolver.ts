@@ -43,9 +43,10 @@ export class PypiResolver implements PackageResolver {
     // One Finder for resolving and installing: a wheel downloaded for its metadata is not fetched again.
     const finder = await this.finder();
     const lock = existing ? (checkLockMatches(existing, requirements), existing) : await this.lock(requirements, functionName, finder);
-    const dirs = await Promise.all(lock.packages.map((p) => this.install(finder, p.name, p.version, p.file, existing ? p.sha256 : undefined)));
     const keys = lock.packages.map((p) => PackageStore.key(p.name, p.version));
+    // Claimed before installing, so another function's eviction cannot remove them in between.
     this.store.useByFunction(functionName, keys);
+    const dirs = await Promise.all(lock.packages.map((p) => this.install(finder, p.name, p.version, p.file, existing ? p.sha256 : undefined)));
     this.reports.set(functionName, { function: functionName, locked: !!existing, resolved_at: new Date().toISOString(), lock });
     await this.store.evict();
     this.log.info({ fn: functionName, packages: keys, locked: !!existing, ms: Date.now() - started }, 'packages ready');

@@ -52,7 +52,8 @@ export class SecretDelivery implements SandboxCustomizer {
       await this.proxy.listen(sb, path.join(dir, EGRESS_SOCKET));
       add.env!.OL_EGRESS_SOCKET = path.posix.join(this.config.mount, EGRESS_SOCKET);
     }
-    for (const req of asked.filter((r) => r.mode !== 'proxy')) {
+    const held = asked.filter((r, i) => r.mode !== 'proxy' && asked.findIndex((o) => o.name === r.name && o.mode === r.mode && o.env === r.env) === i);
+    for (const req of held) {
       const value = await this.valueFor(sb, req);
       if (req.mode === 'env') add.env![req.env!] = envValue(fn, req, value);
       else writeSecretFile(dir, req.name, value);

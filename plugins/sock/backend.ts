@@ -21,6 +21,9 @@ import {
   type Sandbox,
   type SandboxBackend,
   type WorkerPaths,
+  ZygotePoolPoint,
+  type Zygote,
+  type ZygotePool,
 } from '../../core';
 import type { SockConfig } from './config';
 import { launcherArgs } from './launcher-command';
@@ -28,6 +31,7 @@ import { runtimeDir } from './runtime-location';
 import { SandboxDirs } from './sandbox-dirs';
 import { LeakedCgroups } from './leaked-cgroups';
 import { SockSandbox } from './sandbox';
+import { forkFromZygote, startZygote, type LaunchVariant } from './zygote-sandbox';
 
 /**
  * SOCK sandboxes: each instance is the Python runtime started by ol-launcher
@@ -48,6 +52,7 @@ export class SockBackend implements SandboxBackend {
     @inject(SandboxCustomizerPoint.token) private readonly customizer: SandboxCustomizer,
     @inject(SyscallNamesPoint.token) private readonly syscalls: SyscallNames,
     @inject(Tokens.Metrics) metrics: Metrics,
+    @inject(ZygotePoolPoint.token) private readonly zygotes: ZygotePool,
   ) {
     this.startSeconds = metrics.histogram({ name: 'ol_sandbox_start_seconds', help: 'Time to start a SOCK sandbox and load its function (a cold start), by function', labelNames: ['function'] });
     const live = this.live;
@@ -93,8 +98,27 @@ export class SockBackend implements SandboxBackend {
 
   async create(fn: LoadedFunction): Promise<Sandbox> {
     if (!this.started) throw new Error('the SOCK backend is not started (or already stopped); sandboxes can be created only while the worker runs');
+    // A zygote pool (plugins/zygote) forks it from pre-imported packages when it can; null: start fresh.
+    const forked = fn.role ? null : await this.zygotes.sandboxFor(fn, this);
+    return forked ?? this.launch(fn);
+  }
+
+  /** Zygotes: a fork server that imported `modules` (plugins/sock/zygote-sandbox.ts). */
+  createZygote(template: LoadedFunction, modules: string[]): Promise<Zygote> {
+    return startZygote(this, template, modules, this.config.python);
+  }
+
+  /** Zygotes: a sandbox for `fn` whose runtime `parent` forks into it. */
+  forkFrom(parent: Zygote, fn: LoadedFunction): Promise<Sandbox> {
+    return forkFromZygote(this, this.config, parent, fn);
+  }
+
+  /** Start a sandbox running the runtime for `fn` (or, for zygotes, `variant.program`). */
+  async launch(fn: LoadedFunction, variant: LaunchVariant = {}): Promise<SockSandbox> {
+    if (!this.started) throw new Error('the SOCK backend is not started (or already stopped); sandboxes can be created only while the worker runs');
     const id = randomBytes(6).toString('hex');
     const additions = await this.prepareAdditions(fn, id);
+    variant.onAdditions?.(additions);
     let dirs: SandboxDirs;
     let cgroup: Cgroup;
     try {
@@ -121,7 +145,7 @@ export class SockBackend implements SandboxBackend {
     this.live.add(sandbox);
     let args: string[];
     try {
-      args = launcherArgs({ fn, config: this.config, rootDir: dirs.root, scratchDir: dirs.scratch, runtimeDir: this.runtime, cgroupProcsFiles: cgroup.procsFiles, additions });
+      args = launcherArgs({ fn, config: this.config, rootDir: dirs.root, scratchDir: dirs.scratch, runtimeDir: this.runtime, cgroupProcsFiles: cgroup.procsFiles, additions, program: variant.program, keepCaps: variant.keepCaps });
     } catch (e) {
       await sandbox.destroy('invalid function config');
       throw e;

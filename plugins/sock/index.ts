@@ -1,4 +1,4 @@
-import { CgroupDriverPoint, SandboxBackendPoint, SandboxCustomizerPoint, SyscallNamesPoint, definePlugin } from '../../core';
+import { CgroupDriverPoint, SandboxBackendPoint, SandboxCustomizerPoint, SyscallNamesPoint, ZygotePoolPoint, definePlugin } from '../../core';
 import { SockBackend } from './backend';
 import { sockConfigSchema } from './config';
 
@@ -13,7 +13,7 @@ export default definePlugin({
   description: 'SOCK sandboxes (namespaces + pivot_root + cgroups) started by native/ol-launcher',
   coreApi: '^1.0.0',
   provides: [SandboxBackendPoint],
-  requires: [CgroupDriverPoint, SandboxCustomizerPoint, SyscallNamesPoint],
+  requires: [CgroupDriverPoint, SandboxCustomizerPoint, SyscallNamesPoint, ZygotePoolPoint],
   configSchema: sockConfigSchema,
   register(ctx) {
     // One instance: the one bound to SandboxBackend is the one start() and stop() manage.

@@ -270,7 +270,7 @@ export class SockSandbox implements Sandbox {
     const wasPaused = this.currentState === 'paused';
     this.currentState = 'dead';
     this.deathReason = reason;
-    this.parts.log.info({ ...this.fields, reason }, 'destroying sandbox');
+    this.parts.log.info({ ...this.fields, reqId: this.call?.requestId, reason }, 'destroying sandbox');
     const problems: string[] = [];
     const step = async (what: string, action: () => Promise<unknown> | undefined) => {
       try {

@@ -82,12 +82,15 @@ test('read a host file outside the base: not there', async () => {
   for (const [p, got] of Object.entries(r)) assert.match(String(got), NOT_FOUND_OR_DENIED, `${p}: ${got}`);
 });
 
-test('write to /handler (the function code): read-only', async () => {
-  assert.deepEqual(await a.run('write-handler'), ['EROFS', 'EROFS', 'EROFS']);
+// As uid 65534 the kernel may refuse on ownership (EACCES) before it looks at the read-only mount (EROFS); both hold.
+const REFUSED_WRITE = /^(EROFS|EACCES)$/;
+
+test('write to /handler (the function code): read-only mount, owned by root', async () => {
+  for (const got of await a.run('write-handler')) assert.match(got, REFUSED_WRITE);
 });
 
-test('write to the base (/usr, /etc, /): read-only', async () => {
-  assert.deepEqual(await a.run('write-base'), ['EROFS', 'EROFS', 'EROFS', 'EROFS', 'EROFS']);
+test('write to the base (/usr, /etc, /): read-only mounts, owned by root', async () => {
+  for (const got of await a.run('write-base')) assert.match(got, REFUSED_WRITE);
 });
 
 test('escape the root via ..: the root is its own parent', async () => {

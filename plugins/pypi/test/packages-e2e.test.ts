@@ -121,3 +121,16 @@ test('`ol pkg lock` writes ol.lock; the function then installs exactly that, eve
   fs.rmSync(frozen, { recursive: true });
   await assert.rejects(ol('pkg', 'lock', path.join(fnRoot, 'conflict'), '-p', w.dir), /error 422.*web-kit 1\.5 needs pysocks>=1\.6/s);
 });
+
+test('with an unreachable index, functions with packages answer 503 naming the setting; others still run', async () => {
+  const w2 = await startWorker([`registry-dir.dirs=[${EXAMPLES}, ${fnRoot}]`, 'pypi.index_url=http://127.0.0.1:9/simple', 'pypi.timeout_ms=2000']);
+  try {
+    const r = await w2.run('libone', {});
+    assert.equal(r.status, 503, r.text);
+    assert.match(r.json.error.message, /function "libone": cannot reach the package index at http:\/\/127\.0\.0\.1:9\/simple\/lib\//);
+    assert.match(r.json.error.hint, /pypi\.index_url/);
+    assert.equal((await w2.run('echo', { a: 1 })).status, 200);
+  } finally {
+    await w2.stop();
+  }
+});

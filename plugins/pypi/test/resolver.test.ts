@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IndexServer } from './helpers/index-server';
+import { buildWheel } from './helpers/wheel-builder';
 import { functionDir, makeResolver } from './helpers/resolver-fixture';
 
 const index = new IndexServer();
@@ -144,6 +145,27 @@ test('a wheel with a path-traversal entry or a symlink is refused and writes not
     assert.equal(fs.existsSync(path.join(r.dir, 'escaped.py')), false);
     assert.deepEqual(fs.readdirSync(path.join(r.dir, 'packages')), []);
   } finally {
+    r.cleanup();
+  }
+});
+
+test('a local wheel directory is one more source, installed like any other', async () => {
+  const r = makeResolver({ index_url: index.url });
+  const wheels = path.join(r.dir, 'wheels');
+  fs.mkdirSync(wheels);
+  for (const v of ['0.9', '1.2']) {
+    const w = buildWheel({ name: 'localonly', version: v, requires: ['lib<2'] });
+    fs.writeFileSync(path.join(wheels, w.filename), w.data);
+  }
+  const local = makeResolver({ index_url: index.url, wheel_dir: wheels });
+  try {
+    const fn = functionDir(local.dir, 'fn', { 'f.py': 'def f(e): pass\n' });
+    const res = await local.resolver.resolve('fn', ['localonly>=1'], fn);
+    assert.deepEqual(res.pins, ['lib==1.0', 'localonly==1.2']);
+    assert.equal(fs.readFileSync(path.join(res.paths[1], 'localonly/__init__.py'), 'utf8'), 'VERSION = "1.2"\n');
+    assert.match(local.resolver.report('fn')!.lock.packages[1].sha256, /^[0-9a-f]{64}$/);
+  } finally {
+    local.cleanup();
     r.cleanup();
   }
 });

@@ -138,3 +138,24 @@ test('images are unmounted and kept on shutdown, remounted on start, and grown w
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a function may ask for a tmpfs scratch dir of its own size (scratch.tmpfs_mb); it is gone with the sandbox', { timeout: 120_000 }, async () => {
+  const w = await startWorker(withQuota());
+  try {
+    const probe = `import json\n\n${FILL.replace('import os\n', 'import os\n')}\n\ndef fstype(event):\n    for line in open("/proc/self/mountinfo"):\n        f = line.split()\n        if f[4] == "/host":\n            return f[f.index("-") + 1]\n`;
+    const r = await install(w, 'tmpfill', { 'f.py': probe, 'ol.yaml': 'owner: alice\nscratch:\n  tmpfs_mb: 4\n' });
+    assert.equal(r.status, 201, r.text);
+    const out = await w.run('tmpfill', { mb: 16, catch: true });
+    assert.equal(out.json.errno, 28, out.text);
+    assert.ok(out.json.written_mb <= 4, `wrote ${out.json.written_mb} MiB into a 4 MiB tmpfs`);
+    const scratchMounts = () => mountsUnder(path.join(w.dir, 'quota', 'm', 'alice', 's'));
+    assert.equal(scratchMounts().length, 1, 'the tmpfs is mounted over the sandbox scratch dir');
+    assert.match(scratchMounts()[0], / - tmpfs ol-scratch .*size=4096k/);
+    assert.equal((await w.admin('DELETE', '/registry/tmpfill')).status, 204);
+    // Retiring the function destroys its instance, and the tmpfs goes with it.
+    for (let i = 0; i < 100 && scratchMounts().length; i++) await new Promise((res) => setTimeout(res, 50));
+    assert.deepEqual(scratchMounts(), []);
+  } finally {
+    await w.stop();
+  }
+});

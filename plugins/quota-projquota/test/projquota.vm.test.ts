@@ -39,6 +39,8 @@ except OSError as e:
 
 test('each owner is held to its project quota; over it writes fail with EDQUOT, uploads are refused, others are unaffected', { timeout: 600_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'olpq-'));
+  // The unprivileged writer walks the path itself (a sandbox gets its scratch dir by a bind mount instead).
+  fs.chmodSync(dir, 0o755);
   const q = new ProjquotaQuota({ image_mb: 128, owners: { alice: 8 }, default_mb: 32 }, workerPaths(dir), silent);
   await q.start();
   try {

@@ -44,11 +44,11 @@ export function writeFunctions(root: string, olYamls: Record<string, string>): v
   }
 }
 
-export async function startSecretsWorker(sections: Record<string, unknown>, functionsDir: string): Promise<SecretsWorker> {
+export async function startSecretsWorker(sections: Record<string, unknown>, functionsDir: string, ours = ['secrets-file', 'secrets-dir', 'secret-grants']): Promise<SecretsWorker> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'olsec-'));
   const config = YAML.parse(fs.readFileSync(DEFAULT_CONFIG_FILE, 'utf8'));
   // The default's sandbox plugins plus ours; other optional plugins (and their sections) stay out of this test.
-  config.plugins = [...config.plugins.filter((p: string) => SANDBOX_PLUGINS.includes(p)), 'secrets-file', 'secrets-dir', 'secret-grants'];
+  config.plugins = [...config.plugins.filter((p: string) => SANDBOX_PLUGINS.includes(p)), ...ours];
   for (const key of Object.keys(config)) if (!CORE_CONFIG_KEYS.has(key) && !config.plugins.includes(key)) delete config[key];
   config.http.port = 0;
   config['registry-dir'] = { ...config['registry-dir'], dirs: [functionsDir] };

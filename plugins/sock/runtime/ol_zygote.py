@@ -246,6 +246,13 @@ def serve(listener):
         for fd in fds:
             os.close(fd)
         conn.close()
+        if pid > 0:
+            # A exits as soon as its instance is forked: reap it now, so that the zygote
+            # has no child (zombie or not) when it is inspected before the next fork.
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
 
 
 def main(argv=None):

@@ -1,0 +1,51 @@
+/** One node of the configured zygote tree. */
+export interface TreeNodeConfig {
+  /** `name==version` pins this zygote imports (on top of its parent's). */
+  packages: string[];
+  children?: TreeNodeConfig[];
+}
+
+/** The `zygote:` section of the worker config. */
+export interface ZygoteConfig {
+  tree: TreeNodeConfig[];
+  /** Grow the tree from the package sets functions actually use. */
+  learn: boolean;
+  /** Cold starts of one package set before a zygote is made for it. */
+  learn_after: number;
+  /** Zygotes alive at once; idle ones (no live instance) are evicted first, least recently used. */
+  max_zygotes: number;
+  /** Evict idle zygotes when the host's MemAvailable falls below this. */
+  min_available_mb: number;
+  /** Ask the ZygoteSuitability check (per package, and of each zygote before each fork). Off: no check at all. */
+  check: boolean;
+  /** Host dirs of installed packages (`<name>-<version>/`) that functions' `imports` may name (mounted at /packages/...). */
+  package_dirs: string[];
+  /** Memory limit of each zygote's cgroup. */
+  mem_mb: number;
+}
+
+const treeNode = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['packages'],
+  properties: {
+    packages: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9._-]+==[A-Za-z0-9.!+_-]+$' } },
+    children: { type: 'array', items: { $ref: '#/$defs/node' } },
+  },
+};
+
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  $defs: { node: treeNode },
+  properties: {
+    tree: { type: 'array', items: { $ref: '#/$defs/node' }, default: [], description: 'configured zygotes: nodes with packages (name==version) and children' },
+    learn: { type: 'boolean', default: true },
+    learn_after: { type: 'integer', minimum: 1, maximum: 1000, default: 2 },
+    max_zygotes: { type: 'integer', minimum: 1, maximum: 1000, default: 16 },
+    min_available_mb: { type: 'integer', minimum: 0, default: 256 },
+    check: { type: 'boolean', default: true },
+    package_dirs: { type: 'array', items: { type: 'string', pattern: '^/' }, default: [] },
+    mem_mb: { type: 'integer', minimum: 16, maximum: 65536, default: 512 },
+  },
+};

@@ -1,0 +1,138 @@
+// Zygotes through a real worker: instances forked from a pre-imported package,
+// the fallback when a fork fails, and the directory-fd escape the suitability check prevents.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { SandboxBackendPoint } from '../../../core';
+import { startWorker, type RunningWorker } from '../../../test/helpers/worker-fixture';
+import { BASE_PLUGINS, ZYGOTE_PACKAGES, zygoteTestConfig } from '../../../test/helpers/zygote-config';
+
+const T = { timeout: 180_000 };
+
+/** Test functions, each importing one of the test packages (# ol-import). */
+const FUNCTIONS: Record<string, string> = {
+  zslow: `# ol-import: slowpkg
+import os, random
+import slowpkg
+
+def f(event):
+    status = dict(l.rstrip("\\n").split(":\\t", 1) for l in open("/proc/self/status") if ":\\t" in l)
+    return {"answer": slowpkg.answer((event or {}).get("x")), "pid": os.getpid(), "uid": os.getuid(),
+            "rand": random.random(), "caps": status["CapEff"], "nnp": status["NoNewPrivs"],
+            "host": sorted(os.listdir("/host"))}
+`,
+  zescape: `# ol-import: diropener
+import os
+import diropener
+
+def f(event):
+    # What the directory fd diropener opened at import reaches: its root's /host.
+    os.fchdir(diropener.ROOT_FD)
+    return {"host": sorted(os.listdir("host")), "own_host": sorted(os.listdir("/host"))}
+`,
+};
+
+function functionsDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'olz-fns-'));
+  fs.chmodSync(dir, 0o755);
+  for (const [name, src] of Object.entries(FUNCTIONS)) {
+    fs.mkdirSync(path.join(dir, name), { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, name, 'f.py'), src, { mode: 0o644 });
+  }
+  return dir;
+}
+
+const workers: RunningWorker[] = [];
+after(async () => {
+  for (const w of workers) await w.stop();
+});
+
+async function worker(zygote: Record<string, unknown>, withCheck = true): Promise<RunningWorker> {
+  const plugins = [...BASE_PLUGINS, ...(withCheck ? ['zygote-suitability'] : []), 'zygote'];
+  const sections = {
+    ...(withCheck ? { 'zygote-suitability': { package_dirs: [ZYGOTE_PACKAGES] } } : {}),
+    zygote: { package_dirs: [ZYGOTE_PACKAGES], learn_after: 1, ...zygote },
+  };
+  const w = await startWorker([`registry-dir.dirs=[${functionsDir()}]`], zygoteTestConfig(plugins, sections));
+  workers.push(w);
+  return w;
+}
+
+async function tree(w: RunningWorker): Promise<any[]> {
+  return (await w.admin('GET', '/zygote/tree')).json.zygotes;
+}
+
+async function metric(w: RunningWorker, name: string): Promise<string> {
+  const text = (await w.admin('GET', '/metrics')).text;
+  return text.split('\n').filter((l) => l.startsWith(name)).join('\n');
+}
+
+/** The live sandboxes of the worker's SOCK backend. */
+function sandboxes(w: RunningWorker): any[] {
+  return w.worker.container.resolve<any>(SandboxBackendPoint.token).sandboxes;
+}
+
+/** Destroy the warm instances so the next call is a cold start (reuse-sandbox would keep them). */
+async function coldAgain(w: RunningWorker): Promise<void> {
+  for (const s of sandboxes(w)) if (!String(s.fn.name).startsWith('zygote.')) await s.destroy('test: next call must be a cold start');
+}
+
+test('a function importing a slow package is served by a forked instance of its zygote: unprivileged, unique, isolated', T, async () => {
+  const w = await worker({});
+  const first = await w.run('zslow', { x: 1 });
+  assert.equal(first.status, 200, first.text);
+  assert.deepEqual(first.json.answer, { x: 1, tables: 5000, index: 100000 });
+  const [node] = await tree(w);
+  assert.deepEqual(node.packages, ['slowpkg==1.0']);
+  assert.equal(node.origin, 'learned');
+  assert.equal(node.forks, 1, 'the instance was forked from the zygote');
+  // A leaf like any other: pid 2 of its own pid namespace, nobody, no capabilities, no_new_privs, its own /host.
+  assert.equal(first.json.pid, 2);
+  assert.equal(first.json.uid, 65534);
+  assert.equal(first.json.caps, '0000000000000000');
+  assert.equal(first.json.nnp, '1');
+  assert.ok(first.json.host.includes('ol.sock') && !first.json.host.includes('fork.sock'), `its own scratch dir: ${first.json.host}`);
+
+  await coldAgain(w);
+  const second = await w.run('zslow', { x: 2 });
+  assert.equal(second.status, 200, second.text);
+  assert.equal((await tree(w))[0].forks, 2);
+  assert.notEqual(second.json.rand, first.json.rand, 'random generators are reseeded in every forked instance');
+  assert.match(await metric(w, 'ol_zygote_forks_total'), /result="forked"} 2/);
+});
+
+test('when the fork fails, the call still succeeds in a fresh sandbox, and the fallback is counted', T, async () => {
+  const w = await worker({});
+  assert.equal((await w.run('zslow', {})).status, 200);
+  assert.equal((await tree(w))[0].forks, 1);
+  // Break the zygote's fork socket (from the host, through its server's root).
+  const zygote = sandboxes(w).find((s: any) => String(s.fn.name).startsWith('zygote.'));
+  const server = Number(fs.readFileSync(`/proc/${zygote.pid}/task/${zygote.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+  fs.unlinkSync(`/proc/${server}/root/host/fork.sock`);
+  await coldAgain(w);
+  const res = await w.run('zslow', { x: 3 });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.json.answer.x, 3);
+  assert.equal((await tree(w))[0].forks, 1, 'not forked this time');
+  assert.match(await metric(w, 'ol_zygote_forks_total'), /result="fallback"} 1/);
+});
+
+test('an inherited directory fd lets a forked child escape its root without the check; with the check the package stays out of zygotes', T, async () => {
+  // Without the check: diropener enters a zygote, and its directory fd reaches the zygote's root from every child.
+  const unchecked = await worker({ check: false }, false);
+  const escaped = await unchecked.run('zescape', {});
+  assert.equal(escaped.status, 200, escaped.text);
+  assert.equal((await tree(unchecked))[0].forks, 1);
+  assert.ok(escaped.json.host.includes('fork.sock'), `the child listed the zygote's own /host through the fd: ${escaped.json.host}`);
+  assert.ok(!escaped.json.own_host.includes('fork.sock'));
+
+  // With the check: diropener is unsuitable, no zygote imports it; the function imports it in its own instance.
+  const checked = await worker({});
+  const contained = await checked.run('zescape', {});
+  assert.equal(contained.status, 200, contained.text);
+  assert.deepEqual(await tree(checked), [], 'no zygote was made for an unsuitable package');
+  assert.ok(!contained.json.host.includes('fork.sock'), `the fd reaches only the instance's own root: ${contained.json.host}`);
+  assert.deepEqual(contained.json.host, contained.json.own_host);
+});
