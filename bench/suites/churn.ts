@@ -31,7 +31,7 @@ function slowOps(logFile: string): string[] {
     const rec = JSON.parse(line);
     if (rec.slow_op) byOp.set(rec.slow_op, [...(byOp.get(rec.slow_op) ?? []), rec.ms]);
   }
-  return [...byOp].map(([op, ms]) => `cgroup ${op} slower than ${ms.length ? 100 : 0} ms ${ms.length} times (median ${median(ms)} ms, max ${Math.max(...ms)} ms), from the driver's slow-operation log`);
+  return [...byOp].map(([op, ms]) => `cgroup ${op} took longer than the driver's slow_ms (100 ms) ${ms.length} times: median ${median(ms)} ms, max ${Math.max(...ms)} ms`);
 }
 
 /**

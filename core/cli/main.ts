@@ -6,6 +6,7 @@ import { addLogsCommand } from './logs-command';
 import { addPkgCommands } from './pkg-commands';
 import { addSecretCommands } from './secret-commands';
 import { addWorkerCommands } from './worker-commands';
+import { addUsageCommand } from './usage-command';
 import { addZygoteCommands } from './zygote-commands';
 
 const program = new Command('ol').description('OL Kernel: a serverless worker for Python functions in SOCK sandboxes');
@@ -15,6 +16,7 @@ addLogsCommand(program);
 addSecretCommands(program);
 addPkgCommands(program);
 addZygoteCommands(program);
+addUsageCommand(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`ol: ${e.message}\n`);

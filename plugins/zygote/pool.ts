@@ -154,6 +154,7 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
 
   /** The node's zygote, running: started (or restarted after it died) as needed, unpaused. */
   private async ready(node: TreeNode, backend: ZygoteBackend): Promise<Zygote> {
+    if (node.pausing) await node.pausing;
     const z = node.zygote;
     if (z && z.sandbox.state !== 'dead') {
       if (z.sandbox.state === 'paused') await z.sandbox.unpause();
@@ -250,8 +251,12 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
     this.leaves.delete(sandboxId);
     node.refs--;
     const z = node.zygote;
-    if (node.refs === 0 && z?.sandbox.state === 'running') {
-      await z.sandbox.pause().catch((e) => this.log.warn({ zygote: node.pins, err: (e as Error).message }, 'cannot pause an unused zygote'));
+    if (node.refs === 0 && z?.sandbox.state === 'running' && !node.pausing) {
+      node.pausing = z.sandbox
+        .pause()
+        .catch((e) => this.log.warn({ zygote: node.pins, err: (e as Error).message }, 'cannot pause an unused zygote'))
+        .finally(() => (node.pausing = undefined));
+      await node.pausing;
     }
   }
 }

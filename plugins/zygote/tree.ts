@@ -13,6 +13,8 @@ export interface TreeNode {
   packages?: InstalledPackage[];
   /** Live instances forked from it. */
   refs: number;
+  /** A pause in progress (an unused zygote is frozen); a fork waits for it, then thaws. */
+  pausing?: Promise<void>;
   lastUsed: number;
   forks: number;
   /** Set when it must not be used again (unsuitable): functions needing it start fresh or use an ancestor. */

@@ -3,7 +3,11 @@ import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { startWorker, type RunningWorker } from '../../../test/helpers/worker-fixture';
+
+const run = promisify(execFile);
 
 /**
  * Usage accounting end to end on a real worker: X-OL-Usage per invocation
@@ -98,6 +102,17 @@ test('Prometheus counters at /metrics', async () => {
   assert.match(text, /ol_usage_invocations_total\{owner="alice",function="spin"\} 3/);
   assert.match(text, /ol_usage_cpu_seconds_total\{owner="alice",function="spin",mode="user"\} [0-9.]+/);
   assert.match(text, /ol_budget_refusals_total\{budget="owner carol: per 1h",metric="invocations"\} 1/);
+});
+
+test('`ol usage` prints a readable table of usage and budgets', async () => {
+  const cli = path.resolve(__dirname, '../../../core/cli/main.js');
+  const { stdout } = await run(process.execPath, [cli, 'usage', '-p', w.dir]);
+  const lines = stdout.split('\n');
+  assert.match(lines[0], /^OWNER +FUNCTION +INVOCATIONS +FAILED +WALL s +CPU user s +CPU sys s +GB-s +PEAK MEM$/);
+  assert.match(stdout, /\nalice +spin +3 +0 +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ +\d+\.\d MiB\n/);
+  assert.match(stdout, /\nowner carol: per 1h +invocations +3 +3 +\d{4}-/);
+  const only = await run(process.execPath, [cli, 'usage', '-p', w.dir, '--owner', 'carol']);
+  assert.doesNotMatch(only.stdout, /alice/);
 });
 
 test('usage and budgets survive a worker restart', async () => {
