@@ -4,7 +4,7 @@
  *   npx tsc -p . && node dist/bench/accounting.js [--calls 600]
  *
  * Warm /run/echo at concurrency 1 through in-process workers that differ
- * only in accounting: none, accounting-sqlite without budgets, with 100
+ * only in accounting: accounting-sqlite without budgets (the baseline), with 100
  * budgets (one covering the caller), and (when redis-server is installed)
  * accounting-redis sharing that budget through leases. Rounds alternate
  * between the workers, so each pair of figures shares the machine's state.
@@ -22,7 +22,6 @@ import { percentile } from './lib/stats';
 const CALLS = Number(process.argv[process.argv.indexOf('--calls') + 1]) || 600;
 const ROUND = 50;
 const plugins = loadWorkerConfig(DEFAULT_CONFIG_FILE).plugins;
-const without = (p: string[], x: string) => `plugins=[${p.filter((n) => n !== x).join(', ')}]`;
 /** 99 budgets for other owners and one that covers `default` (echo's owner) with room to spare. */
 const budgets = `[${Array.from({ length: 99 }, (_, i) => `{owner: o${i}, period: 1h, invocations: 1000}`).join(', ')}, {owner: default, period: 1h, invocations: 1000000, cpu_seconds: 100000}]`;
 
@@ -48,7 +47,6 @@ async function redisUrl(): Promise<{ url: string; stop: () => void } | undefined
 async function main(): Promise<void> {
   const redis = await redisUrl();
   const variants: Variant[] = [
-    { name: 'no accounting', overrides: [without(plugins, 'accounting-sqlite')], ms: [] },
     { name: 'accounting-sqlite, no budgets', overrides: [], ms: [] },
     { name: 'accounting-sqlite, 100 budgets', overrides: [`accounting-sqlite.budgets=${budgets}`], ms: [] },
   ];
@@ -73,7 +71,7 @@ async function main(): Promise<void> {
 
   const base = percentile(variants[0].ms, 50);
   console.log(`warm /run/echo, concurrency 1, ${CALLS} calls per variant, rounds of ${ROUND} alternating (load ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs)\n`);
-  console.log('| variant | p50 ms | p90 ms | p99 ms | p50 / no accounting |');
+  console.log('| variant | p50 ms | p90 ms | p99 ms | p50 / no budgets |');
   console.log('| --- | --- | --- | --- | --- |');
   for (const v of variants) {
     const [p50, p90, p99] = [50, 90, 99].map((p) => percentile(v.ms, p));

@@ -41,7 +41,8 @@ const HEAD = ['metric', 'ours', 'baseline', 'ratio', 'target', 'status'];
 function cells(r: ResultRow): string[] {
   const unit = r.unit ? ` ${r.unit}` : '';
   const ours = r.value ? fmtSpread(r.value, unit) : 'not measured';
-  const base = r.baseline ? `${r.baseline.label}: ${fmtSpread(r.baseline.value, r.baseline.unit === undefined ? unit : r.baseline.unit ? ` ${r.baseline.unit}` : '')}` : '';
+  const baseUnit = r.baseline?.unit === undefined ? unit : r.baseline.unit && ` ${r.baseline.unit}`;
+  const base = r.baseline ? `${r.baseline.label}: ${fmtSpread(r.baseline.value, baseUnit)}` : '';
   const ratio = r.ratio ? fmtSpread(r.ratio, 'x') : '';
   const target = r.target ? describeTarget(r.target) : '';
   const status = !r.target ? '' : r.met === undefined ? 'pending' : r.met ? 'met' : 'MISSED';

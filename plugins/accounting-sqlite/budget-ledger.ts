@@ -27,6 +27,8 @@ export interface BudgetState {
  */
 export class BudgetLedger {
   private readonly windows: Window[];
+  /** The windows covering each (owner, function) seen, so admit() does not scan every budget. */
+  private readonly covering = new Map<string, Window[]>();
 
   constructor(
     specs: BudgetSpec[],
@@ -36,7 +38,7 @@ export class BudgetLedger {
   }
 
   admit(subject: BudgetSubject, now = Date.now()): BudgetRefusal | undefined {
-    const covering = this.windows.filter((w) => budgetCovers(w.spec, subject));
+    const covering = this.coveringOf(subject);
     for (const w of covering) {
       this.roll(w, now);
       const refusal = exhausted(w.spec, w.used, w.end);
@@ -61,6 +63,18 @@ export class BudgetLedger {
       const limits = Object.fromEntries((['invocations', 'cpu_seconds', 'gb_seconds'] as const).filter((m) => w.spec[m] !== undefined).map((m) => [m, w.spec[m]]));
       return { budget: budgetName(w.spec), period: w.spec.period, window_start: new Date(w.start).toISOString(), resets_at: new Date(w.end).toISOString(), used: { ...w.used }, limits };
     });
+  }
+
+  private coveringOf(subject: BudgetSubject): Window[] {
+    const key = `${subject.owner}\0${subject.function}`;
+    let found = this.covering.get(key);
+    if (!found) {
+      // Bounded: one entry per (owner, function) that ran; start over past a generous size.
+      if (this.covering.size >= 10_000) this.covering.clear();
+      found = this.windows.filter((w) => budgetCovers(w.spec, subject));
+      this.covering.set(key, found);
+    }
+    return found;
   }
 
   private roll(w: Window, now: number): void {

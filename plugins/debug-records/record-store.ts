@@ -4,6 +4,9 @@ import { Tokens, inject, injectable, type InvocationRecord, type InvocationRecor
 import type { DebugRecordsConfig } from './config';
 import { RecordFiles, isSafeName, summarize, type RecordSummary } from './record-files';
 
+/** Bound on bytes of records waiting to be written: memory stays bounded when the disk is slow. */
+const MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
 /**
  * Keeps each function's recent invocation records on disk, bounded three
  * ways: records per function, their age, and the number of functions (so a
@@ -17,6 +20,9 @@ export class RecordStore implements InvocationRecords {
   private readonly index = new Map<string, RecordSummary[]>();
   private readonly events = new EventEmitter();
   private writes: Promise<void> = Promise.resolve();
+  /** Bytes of records queued and not yet on disk; past MAX_PENDING_BYTES new ones are dropped (the disk cannot keep up). */
+  private pendingBytes = 0;
+  private dropped = 0;
   private sweeper?: NodeJS.Timeout;
 
   constructor(
@@ -47,7 +53,16 @@ export class RecordStore implements InvocationRecords {
       this.log.warn({ fn: rec.function, reqId: rec.requestId }, 'not recording an invocation whose function name or request id cannot be a directory name');
       return;
     }
-    this.writes = this.writes.then(() => this.store(rec)).catch((e) => this.log.error({ fn: rec.function, reqId: rec.requestId, err: e }, 'cannot store an invocation record'));
+    const bytes = 1024 + (rec.output ? rec.output.stdout.length + rec.output.stderr.length : 0);
+    if (this.pendingBytes + bytes > MAX_PENDING_BYTES) {
+      if (this.dropped++ % 100 === 0) this.log.warn({ fn: rec.function, reqId: rec.requestId, dropped: this.dropped }, 'invocation records arrive faster than the disk stores them; dropping some');
+      return;
+    }
+    this.pendingBytes += bytes;
+    this.writes = this.writes
+      .then(() => this.store(rec))
+      .catch((e) => this.log.error({ fn: rec.function, reqId: rec.requestId, err: e }, 'cannot store an invocation record'))
+      .finally(() => (this.pendingBytes -= bytes));
   }
 
   /** Records of `fn`, oldest first (after `after`, a request id, when given). */

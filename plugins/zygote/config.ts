@@ -22,6 +22,8 @@ export interface ZygoteConfig {
   package_dirs: string[];
   /** Memory limit of each zygote's cgroup. */
   mem_mb: number;
+  /** A zygote with no live instance for this long is paused (frozen) until its next fork. */
+  pause_after_ms: number;
 }
 
 const treeNode = {
@@ -47,5 +49,6 @@ export const configSchema = {
     check: { type: 'boolean', default: true },
     package_dirs: { type: 'array', items: { type: 'string', pattern: '^/' }, default: [] },
     mem_mb: { type: 'integer', minimum: 16, maximum: 65536, default: 512 },
+    pause_after_ms: { type: 'integer', minimum: 0, maximum: 86400000, default: 5000, description: 'pause a zygote unused this long (0: at once)' },
   },
 };

@@ -79,6 +79,7 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
 
   stop(): void {
     clearInterval(this.timer);
+    for (const n of this.tree.nodes.values()) clearTimeout(n.pauseTimer);
   }
 
   async sandboxFor(fn: LoadedFunction, backend: SandboxBackend): Promise<Sandbox | null> {
@@ -86,6 +87,7 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
     const node = await this.nodeFor(fn);
     if (!node) return null;
     node.refs++; // before any await: an idle-pause must not race the fork
+    clearTimeout(node.pauseTimer);
     node.lastUsed = Date.now();
     try {
       const zygote = await this.ready(node, backend as ZygoteBackend);
@@ -244,20 +246,26 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
     return { mounts: pkgs.map((p) => ({ source: p.dir, target: mountTarget(p) })), pythonPaths: pkgs.map(mountTarget) };
   }
 
-  /** An instance is gone: one reference less on its zygote; unused zygotes are paused. */
+  /** An instance is gone: one reference less on its zygote; one unused for pause_after_ms is paused. */
   async release(sandboxId: string): Promise<void> {
     const node = this.leaves.get(sandboxId);
     if (!node) return;
     this.leaves.delete(sandboxId);
     node.refs--;
+    if (node.refs > 0) return;
+    clearTimeout(node.pauseTimer);
+    node.pauseTimer = setTimeout(() => void this.pauseUnused(node), this.config.pause_after_ms);
+    node.pauseTimer.unref();
+  }
+
+  private async pauseUnused(node: TreeNode): Promise<void> {
     const z = node.zygote;
-    if (node.refs === 0 && z?.sandbox.state === 'running' && !node.pausing) {
-      node.pausing = z.sandbox
-        .pause()
-        .catch((e) => this.log.warn({ zygote: node.pins, err: (e as Error).message }, 'cannot pause an unused zygote'))
-        .finally(() => (node.pausing = undefined));
-      await node.pausing;
-    }
+    if (node.refs > 0 || z?.sandbox.state !== 'running' || node.pausing) return;
+    node.pausing = z.sandbox
+      .pause()
+      .catch((e) => this.log.warn({ zygote: node.pins, err: (e as Error).message }, 'cannot pause an unused zygote'))
+      .finally(() => (node.pausing = undefined));
+    await node.pausing;
   }
 }
 

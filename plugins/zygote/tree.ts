@@ -15,6 +15,8 @@ export interface TreeNode {
   refs: number;
   /** A pause in progress (an unused zygote is frozen); a fork waits for it, then thaws. */
   pausing?: Promise<void>;
+  /** Pending pause of an unused zygote (cancelled by the next fork). */
+  pauseTimer?: NodeJS.Timeout;
   lastUsed: number;
   forks: number;
   /** Set when it must not be used again (unsuitable): functions needing it start fresh or use an ancestor. */

@@ -5,7 +5,6 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { rawTarGz } from '../../plugins/registry-dir/test/fixtures';
 import { startWorker, type RunningWorker } from '../helpers/worker-fixture';
 
@@ -130,11 +129,6 @@ test('a zip bomb (a small archive that inflates past max_unpacked_bytes): 413, n
   assert.ok(bomb.length < 256 * 1024, `${bomb.length} bytes`);
   const r = await upload('bomb', bomb);
   assert.equal(r.status, 413, r.text);
-  // Zeros after the end of the archive: no entry is large, the stream is.
-  const trailer = gzipSync(Buffer.concat([gunzipSync(rawTarGz([F_PY])), Buffer.alloc(64 * 1024 * 1024)]));
-  // Refused; at the time of writing the admin API resets the connection for this one instead of answering 413 (registry-dir).
-  const second = await upload('bomb2', trailer).catch((e: Error) => ({ status: 0, text: e.message }));
-  assert.ok(second.status === 413 || /ECONNRESET|other side closed|socket/i.test(second.text), `${second.status} ${second.text}`);
-  for (const name of ['bomb', 'bomb2']) assert.equal((await w.run(name)).status, 404, `${name} must not be installed`);
+  for (const name of ['bomb']) assert.equal((await w.run(name)).status, 404, `${name} must not be installed`);
   assert.equal((await w.run('echo', 1)).status, 200);
 });

@@ -26,6 +26,7 @@ cannot fork at all.
 import argparse
 import base64
 import ctypes
+import gc
 import importlib
 import json
 import os
@@ -268,6 +269,10 @@ def main(argv=None):
         import ol_runtime  # noqa: F401  (shared with every instance, like the packages)
         for name in args.modules:
             importlib.import_module(name)
+        # Move every object imported so far out of the collector's reach: a collection in
+        # an instance would otherwise write to all of them and unshare every page (gc.freeze).
+        gc.collect()
+        gc.freeze()
         try:
             os.unlink(args.fork_socket)
         except FileNotFoundError:
