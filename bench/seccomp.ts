@@ -17,15 +17,15 @@ const ROUNDS = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 7;
 /** Workloads: each prints nanoseconds per operation. */
 const WORKLOADS: Record<string, { what: string; program: (dir: string) => string[] }> = {
   'c-getppid': {
-    what: 'C loop of 2M getppid() (a syscall doing almost nothing: the filter cost stands out)',
-    program: () => ['/bench/loop', 'getppid', '2000000'],
+    what: 'C loop of 500k getppid() (a syscall doing almost nothing: the filter cost stands out)',
+    program: () => ['/bench/loop', 'getppid', '500000'],
   },
   'c-stat': {
-    what: 'C loop of 500k stat("/usr/bin") (path lookup: a typical syscall)',
-    program: () => ['/bench/loop', 'stat', '500000'],
+    what: 'C loop of 200k stat("/usr/bin") (path lookup: a typical syscall)',
+    program: () => ['/bench/loop', 'stat', '200000'],
   },
   'python-mixed': {
-    what: 'Python function body: 100k rounds of os.stat, open/read/close, os.getpid (about 5 syscalls a round)',
+    what: 'Python function body: 20k rounds of os.stat, open/read/close, os.getpid (about 5 syscalls a round)',
     program: () => ['/usr/bin/python3', '-S', '-c', PY],
   },
 };
@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
 `;
 
 const PY = `import os, time
-n = 100000
+n = 20000
 t = time.perf_counter_ns()
 for i in range(n):
     os.stat('/usr/bin')

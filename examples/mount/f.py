@@ -1,11 +1,12 @@
 """Calls mount(2), which no function may do.
 
-With the seccomp plugin loaded, the sandbox's filter kills the instance at
-the call. So that this example shows the same death on a worker without
-that plugin, it first installs a filter of its own that kills the process
-on mount (any process with no_new_privs, as every sandboxed one is, may add
-a seccomp filter). Either way the worker diagnoses SIGSYS, finds the
-kernel's audit record, and reports the blocked system call.
+The sandbox's seccomp filter (the seccomp plugin) refuses it: with EPERM
+in errno mode, or by killing the process in kill mode. This example shows
+the kill, whatever the worker's profile: it first installs a filter of its
+own that kills the process on mount (any process with no_new_privs, as
+every sandboxed one is, may add a seccomp filter; the strictest action of
+all filters wins). The worker then diagnoses SIGSYS, finds the kernel's
+audit record, and names the blocked system call.
 """
 import ctypes
 import platform
