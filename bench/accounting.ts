@@ -20,7 +20,7 @@ import { startWorker, type RunningWorker } from '../test/helpers/worker-fixture'
 import { percentile } from './lib/stats';
 
 const CALLS = Number(process.argv[process.argv.indexOf('--calls') + 1]) || 600;
-const ROUND = 50;
+const ROUND = 10;
 const plugins = loadWorkerConfig(DEFAULT_CONFIG_FILE).plugins;
 /** 99 budgets for other owners and one that covers `default` (echo's owner) with room to spare. */
 const budgets = `[${Array.from({ length: 99 }, (_, i) => `{owner: o${i}, period: 1h, invocations: 1000}`).join(', ')}, {owner: default, period: 1h, invocations: 1000000, cpu_seconds: 100000}]`;

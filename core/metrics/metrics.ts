@@ -5,6 +5,13 @@ export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 
 type Labels<L extends string> = { name: string; help: string; labelNames?: readonly L[] };
 
+/** What forgetFunctions needs of a prom-client metric (its public get/remove, and the label names it was made with). */
+interface LabelledMetric {
+  labelNames?: string[];
+  get(): Promise<{ values: { labels: Record<string, string | number> }[] }>;
+  remove(labels: Record<string, string | number>): void;
+}
+
 /**
  * The worker's Prometheus metrics: one registry per worker (several workers
  * may share a process in tests), served as text at `/metrics` on the admin
@@ -42,6 +49,27 @@ export class Metrics {
   /** `collect` runs at each scrape, e.g. to count instances by state. */
   gauge<L extends string>(spec: Labels<L> & { collect?: (this: Gauge<L>) => void | Promise<void> }): Gauge<L> {
     return (this.registry.getSingleMetric(spec.name) as Gauge<L>) ?? new Gauge({ ...spec, labelNames: spec.labelNames ?? [], registers: [this.registry] });
+  }
+
+  /**
+   * Drop every series labelled with one of these function names (the
+   * eviction plugin forgot them as unused), so the metrics of a worker stay
+   * bounded by its live functions, not every function it ever ran. One pass
+   * over the function-labelled metrics, however many names.
+   */
+  async forgetFunctions(names: ReadonlySet<string>): Promise<void> {
+    if (names.size === 0) return;
+    for (const metric of this.registry.getMetricsAsArray() as unknown as LabelledMetric[]) {
+      if (!metric.labelNames?.includes('function')) continue;
+      const gone = new Map<string, Record<string, string | number>>();
+      for (const v of (await metric.get()).values) {
+        if (!names.has(String(v.labels.function))) continue;
+        // Histogram buckets add `le`, which is not one of the metric's own labels.
+        const own = Object.fromEntries(Object.entries(v.labels).filter(([k]) => metric.labelNames!.includes(k)));
+        gone.set(JSON.stringify(own), own);
+      }
+      for (const labels of gone.values()) metric.remove(labels);
+    }
   }
 
   /** The exposition text and its content type. */

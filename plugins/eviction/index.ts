@@ -1,4 +1,4 @@
-import { AdminRoutesPoint, SchedulerPoint, Tokens, definePlugin, type FunctionLoader, type Scheduler } from '../../core';
+import { AdminRoutesPoint, SchedulerPoint, Tokens, definePlugin, type FunctionLoader, type Metrics, type Scheduler } from '../../core';
 import { EVICTION_DEFAULTS, evictionConfigSchema, type EvictionConfig } from './config';
 import { IdleSweeper } from './sweeper';
 
@@ -46,7 +46,8 @@ export default definePlugin({
     if (!scheduler.idleInstances || !scheduler.evictIdle) {
       ctx.logger.warn('the selected scheduler cannot report idle instances: only unused functions are released (use scheduler-fifo for idle instance policies)');
     }
-    const s = new IdleSweeper(cfg, scheduler, loader, ctx.logger);
+    const metrics = ctx.container.isRegistered(Tokens.Metrics, true) ? ctx.resolve<Metrics>(Tokens.Metrics) : undefined;
+    const s = new IdleSweeper(cfg, scheduler, loader, ctx.logger, metrics);
     ctx.resolve<Holder>(HOLDER).sweeper = s;
     loader.onCached(() => s.kick());
     s.kick();

@@ -1,4 +1,4 @@
-import type { FunctionLoader, Logger, Scheduler } from '../../core';
+import type { FunctionLoader, Logger, Metrics, Scheduler } from '../../core';
 import type { EvictionConfig } from './config';
 
 /** What the sweeper has done since the worker started. */
@@ -31,6 +31,8 @@ export class IdleSweeper {
     private readonly scheduler: Scheduler,
     private readonly loader: FunctionLoader,
     private readonly log: Logger,
+    /** Series labelled with a forgotten function are dropped too. */
+    private readonly metrics?: Metrics,
   ) {}
 
   /** Something became live: make sure a sweep is coming. */
@@ -58,7 +60,7 @@ export class IdleSweeper {
     try {
       this.counts.sweeps++;
       await this.sweepInstances(performance.now());
-      this.forgetFunctions(performance.now());
+      await this.forgetFunctions(performance.now());
     } catch (err) {
       this.log.error({ err }, 'idle sweep failed; retrying at the next sweep');
     } finally {
@@ -83,11 +85,13 @@ export class IdleSweeper {
     await Promise.all(work);
   }
 
-  private forgetFunctions(now: number): void {
+  private async forgetFunctions(now: number): Promise<void> {
     if (this.cfg.forget_after_ms <= 0) return;
     const gone = this.loader.forgetUnusedSince(now - this.cfg.forget_after_ms);
+    if (!gone.length) return;
     this.counts.forgotten += gone.length;
-    if (gone.length) this.log.debug({ count: gone.length }, 'released the state of unused functions');
+    await this.metrics?.forgetFunctions(new Set(gone));
+    this.log.debug({ count: gone.length }, 'released the state of unused functions');
   }
 
   private anythingLive(): boolean {

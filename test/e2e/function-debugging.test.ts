@@ -157,6 +157,13 @@ test('a refused system call in errno mode: the exception carries the errno and w
   assert.match(await part('setuid', r.id, 'error'), /failed with EPERM \(operation not permitted\)/);
 });
 
+test('a full disk: the write fails with ENOSPC and the error says which space ran out', async () => {
+  const r = await runRecorded('diskfull');
+  assert.equal(r.status, 500, r.text);
+  assert.equal(r.json.errorType, 'OSError');
+  assert.match(await part('diskfull', r.id, 'error'), /failed with ENOSPC: the filesystem the function writes to .* is full/);
+});
+
 test('/debug answers 404 with a reason for unknown records, and errors of successful calls', async () => {
   const ok = await runRecorded('echo', 1);
   const none = await w.admin('GET', `/debug/echo/${ok.id}/error`);

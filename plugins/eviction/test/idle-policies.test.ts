@@ -41,12 +41,14 @@ test('an idle instance is paused after pause_after_ms, destroyed after destroy_a
     assert.deepEqual(s.scheduler.evictions, { idle: 1 });
     assert.equal(s.functions.cached, 1, 'the function is still remembered: forget_after_ms has not passed');
 
+    assert.match((await w.admin('GET', '/metrics')).text, /function="echo"/);
     s = await until(w, '/stats', (b) => b.functions.cached === 0);
     const ev = await until(w, '/stats/eviction', (b) => b.sweeper.running === false);
     assert.equal(ev.sweeper.forgotten, 1);
     assert.equal(ev.sweeper.destroyed, 1);
     assert.ok(ev.sweeper.paused >= 1);
     assert.equal(s.scheduler.functions, 0);
+    assert.doesNotMatch((await w.admin('GET', '/metrics')).text, /function="echo"/, "the function's metric series went with it");
 
     // Used again: loaded afresh, and the sweeper is armed again.
     assert.equal((await w.run('echo', { c: 3 })).text, '{"c":3}');

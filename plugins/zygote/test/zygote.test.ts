@@ -23,6 +23,12 @@ def f(event):
             "rand": random.random(), "caps": status["CapEff"], "nnp": status["NoNewPrivs"],
             "host": sorted(os.listdir("/host"))}
 `,
+  zlate: `# ol-import: latethreader
+import latethreader
+
+def f(event):
+    return "ok"
+`,
   zescape: `# ol-import: diropener
 import os
 import diropener
@@ -135,4 +141,23 @@ test('an inherited directory fd lets a forked child escape its root without the 
   assert.deepEqual(await tree(checked), [], 'no zygote was made for an unsuitable package');
   assert.ok(!contained.json.host.includes('fork.sock'), `the fd reaches only the instance's own root: ${contained.json.host}`);
   assert.deepEqual(contained.json.host, contained.json.own_host);
+});
+
+test('a zygote that became unfit after it started (a thread appeared) is retired before the next fork; calls go on fresh', T, async () => {
+  const w = await worker({});
+  const first = await w.run('zlate', {});
+  assert.equal(first.status, 200, first.text);
+  assert.equal((await tree(w))[0].forks, 1, 'latethreader passed the probe (no thread yet) and the first call was forked');
+  // The package starts its thread 8 s after import; wait for it to appear in the zygote (no event for a new thread: poll).
+  const zygote = sandboxes(w).find((s: any) => String(s.fn.name).startsWith('zygote.'));
+  const server = Number(fs.readFileSync(`/proc/${zygote.pid}/task/${zygote.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+  for (let i = 0; i < 200 && fs.readdirSync(`/proc/${server}/task`).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(fs.readdirSync(`/proc/${server}/task`).length, 2);
+  await coldAgain(w);
+  const second = await w.run('zlate', {});
+  assert.equal(second.status, 200, second.text);
+  const [node] = await tree(w);
+  assert.equal(node.forks, 1, 'not forked from the unfit zygote');
+  assert.match(node.state, /^retired: threads/);
+  assert.match(await metric(w, 'ol_zygotes_retired_total'), /reason="unsuitable"} 1/);
 });
