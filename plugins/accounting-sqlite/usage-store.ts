@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Tokens, inject, injectable, type Accounting, type BudgetRefusal, type BudgetSubject, type Counter, type Logger, type Metrics, type UsageRecord, type WorkerPaths } from '../../core';
+import { PluginError, Tokens, inject, injectable, type Accounting, type BudgetRefusal, type BudgetSubject, type Counter, type Logger, type Metrics, type UsageRecord, type WorkerPaths } from '../../core';
 import { runCost } from '../../core';
 import { BudgetLedger } from './budget-ledger';
 import type { AccountingSqliteConfig } from './config';
@@ -38,7 +38,15 @@ export class UsageStore implements Accounting {
   }
 
   start(): void {
-    this.db = new UsageDb(this.file);
+    try {
+      this.db = new UsageDb(this.file);
+    } catch (e) {
+      const msg = (e as Error).message;
+      const hint = /bindings file|NODE_MODULE_VERSION|better_sqlite3\.node/.test(msg)
+        ? 'the better-sqlite3 native module is missing or built for another Node.js: run `npm rebuild better-sqlite3` (needs make, g++ and python3)'
+        : `check that ${this.file} is a writable SQLite database, or set accounting-sqlite.file`;
+      throw new PluginError('accounting-sqlite', `cannot open the usage database ${this.file}: ${msg.split('\n')[0]}`, hint);
+    }
     this.ledger = new BudgetLedger(this.config.budgets, (spec, start, end) => this.db!.spent({ owner: spec.owner, function: spec.function, from: start, to: end }));
     this.log.info({ file: this.file, budgets: this.config.budgets.length }, 'usage accounting ready');
   }
