@@ -83,13 +83,20 @@ function feed(
     parser.on('close', () => {
       if (!failed) resolve();
     });
+    // Past tar's end-of-archive marker the parser gets nothing more: bytes
+    // after it are only counted against the cap (cheap), so a gzip bomb of
+    // zeros there is refused quickly instead of keeping the parser busy.
+    let sawEnd = false;
+    parser.on('eof', () => {
+      sawEnd = true;
+    });
     let total = 0;
     gunzip.on('data', (chunk: Buffer) => {
       if (failed) return;
       total += chunk.length;
       if (total > cap) {
         fail(new RegistryError(`archive decompresses to more than ${cap} bytes (max_unpacked_bytes plus tar overhead); make it smaller or raise the limit`, 413));
-      } else if (!parser.write(chunk)) {
+      } else if (!sawEnd && !parser.write(chunk)) {
         gunzip.pause();
         parser.once('drain', () => gunzip.resume());
       }

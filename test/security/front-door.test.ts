@@ -132,3 +132,15 @@ test('a zip bomb (a small archive that inflates past max_unpacked_bytes): 413, n
   for (const name of ['bomb']) assert.equal((await w.run(name)).status, 404, `${name} must not be installed`);
   assert.equal((await w.run('echo', 1)).status, 200);
 });
+
+test('a zip bomb hidden after the tar end-of-archive blocks: 413 within seconds, nothing kept', async () => {
+  // The zeros follow the archive's end marker: no entry is large, only the stream.
+  const bomb = rawTarGz([F_PY], 260 * 1024 * 1024);
+  assert.ok(bomb.length < 512 * 1024, `${bomb.length} bytes`);
+  const started = Date.now();
+  const r = await upload('trailing-bomb', bomb);
+  assert.equal(r.status, 413, r.text);
+  assert.match(r.text, /decompresses to more than/);
+  assert.ok(Date.now() - started < 30000, `took ${Date.now() - started} ms`);
+  assert.equal((await w.run('trailing-bomb')).status, 404);
+});
