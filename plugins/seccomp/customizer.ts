@@ -8,9 +8,10 @@ export function profileOf(fn: LoadedFunction, config: SeccompConfig): string {
 }
 
 /**
- * Gives every new sandbox the compiled leaf filter of its function's profile;
- * the launcher installs it, with no_new_privs, in the sandbox init and just
- * before exec of the function's runtime.
+ * Gives every new sandbox the compiled filter of its function's profile: the
+ * zygote tier for a zygote (it must still create namespaces and change root
+ * to fork leaves), the leaf tier for everything else. The launcher installs
+ * it, with no_new_privs, in the sandbox init and just before exec.
  */
 @injectable()
 export class SeccompCustomizer implements SandboxCustomizer {
@@ -20,6 +21,7 @@ export class SeccompCustomizer implements SandboxCustomizer {
   ) {}
 
   async prepare(fn: LoadedFunction): Promise<SandboxAdditions> {
-    return { seccompFilter: this.store.filterFile(profileOf(fn, this.config), 'leaf') };
+    const tier = fn.role === 'zygote' ? 'zygote' : 'leaf';
+    return { seccompFilter: this.store.filterFile(profileOf(fn, this.config), tier) };
   }
 }

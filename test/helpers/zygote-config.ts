@@ -24,4 +24,4 @@ export function zygoteTestConfig(plugins: string[], sections: Record<string, unk
   return file;
 }
 
-export const BASE_PLUGINS = ['cgroup-v2', 'cgroup-v1', 'sock', 'registry-dir', 'scheduler-fifo'];
+export const BASE_PLUGINS = ['cgroup-v2', 'cgroup-v1', 'seccomp', 'sock', 'registry-dir', 'scheduler-fifo'];
