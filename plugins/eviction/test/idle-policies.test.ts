@@ -41,7 +41,9 @@ test('an idle instance is paused after pause_after_ms, destroyed after destroy_a
     assert.deepEqual(s.scheduler.evictions, { idle: 1 });
     assert.equal(s.functions.cached, 1, 'the function is still remembered: forget_after_ms has not passed');
 
-    assert.match((await w.admin('GET', '/metrics')).text, /function="echo"/);
+    const scraped = (await w.admin('GET', '/metrics')).text;
+    assert.match(scraped, /function="echo"/);
+    assert.match(scraped, /^ol_instance_evictions\{reason="idle"\} 1$/m, 'evictions are exported to Prometheus');
     s = await until(w, '/stats', (b) => b.functions.cached === 0);
     const ev = await until(w, '/stats/eviction', (b) => b.sweeper.running === false);
     assert.equal(ev.sweeper.forgotten, 1);
