@@ -28,7 +28,7 @@ if (vmTests.length) {
     run('cgroup v2 VM', vmTests, (args) => [runInVm, ['--timeout', '1500', '--', process.execPath, ...args]]);
   }
 }
-console.log(`\nall tests: ${totals.pass} passed, ${totals.fail} failed`);
+console.log(`\ntotal: ${totals.pass} passed, ${totals.fail} failed`);
 process.exit(totals.fail > 0 ? 1 : 0);
 
 function run(label, testFiles, command) {
