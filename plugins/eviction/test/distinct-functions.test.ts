@@ -62,14 +62,14 @@ function isHistory(p: string): boolean {
   return base === 'debug' || base.startsWith('accounting.sqlite');
 }
 
-/** Bytes under `dir`, in KiB, skipping entries `skip` picks. */
-function duKiB(dir: string, skip: (p: string) => boolean = () => false): number {
+/** Bytes under `dir`, in KiB, leaving out the entries `exclude` picks. */
+function duKiB(dir: string, exclude: (p: string) => boolean = () => false): number {
   let bytes = 0;
   const walk = (d: string) => {
     if (!fs.existsSync(d)) return;
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
-      if (skip(p)) continue;
+      if (exclude(p)) continue;
       if (e.isDirectory()) walk(p);
       else bytes += fs.lstatSync(p).size;
     }
