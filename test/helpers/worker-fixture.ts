@@ -29,6 +29,19 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+/** One HTTP request through an undici client; the body is parsed as JSON when it is JSON. */
+export async function sendRequest(client: Client, method: string, urlPath: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
+  const res = await client.request({ method: method as any, path: urlPath, body, headers });
+  const text = await res.body.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.statusCode, headers: res.headers, text, json };
+}
+
 /** Start a real worker in this process on a random port with the examples and test functions as its registry. */
 export async function startWorker(overrides: string[] = [], configFile: string = DEFAULT_CONFIG_FILE): Promise<RunningWorker> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'olw-'));
@@ -40,23 +53,12 @@ export async function startWorker(overrides: string[] = [], configFile: string =
   });
   const pub = new Client(`http://127.0.0.1:${worker.port}`, { connections: 64, pipelining: 0 } as any);
   const adm = new Client('http://localhost', { socketPath: worker.paths.adminSocket });
-  const send = async (client: Client, method: string, urlPath: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> => {
-    const res = await client.request({ method: method as any, path: urlPath, body, headers });
-    const text = await res.body.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.statusCode, headers: res.headers, text, json };
-  };
   return {
     worker,
     dir,
-    call: (m, p, b, h) => send(pub, m, p, b, h),
-    run: (name, event) => send(pub, 'POST', `/run/${name}`, event === undefined ? '' : JSON.stringify(event)),
-    admin: (m, p, b) => send(adm, m, p, b),
+    call: (m, p, b, h) => sendRequest(pub, m, p, b, h),
+    run: (name, event) => sendRequest(pub, 'POST', `/run/${name}`, event === undefined ? '' : JSON.stringify(event)),
+    admin: (m, p, b) => sendRequest(adm, m, p, b),
     async stop() {
       await pub.close();
       await adm.close();

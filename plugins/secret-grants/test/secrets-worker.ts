@@ -8,18 +8,14 @@ import YAML from 'yaml';
 import { DEFAULT_CONFIG_FILE } from '../../../core/config/load-config';
 import { CORE_CONFIG_KEYS } from '../../../core/config/worker-config';
 import { Worker } from '../../../core/lifecycle/worker';
+import { sendRequest, type Reply } from '../../../test/helpers/worker-fixture';
+
+export type { Reply };
 
 export const REPO = path.resolve(__dirname, '../../../..');
 const FIXTURES = path.join(REPO, 'plugins/secret-grants/test/fixtures');
 const EGRESS_HELPER = path.join(REPO, 'examples/secret-proxy/ol_egress.py');
 const SANDBOX_PLUGINS = ['cgroup-v2', 'cgroup-v1', 'sock', 'seccomp', 'registry-dir', 'scheduler-fifo'];
-
-export interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: any;
-}
 
 /** A worker with the secrets plugins, whose every log line (at trace level) and admin answer are kept for inspection. */
 export interface SecretsWorker {
@@ -61,17 +57,7 @@ export async function startSecretsWorker(sections: Record<string, unknown>, func
   const pub = new Client(`http://127.0.0.1:${worker.port}`);
   const adm = new Client('http://localhost', { socketPath: worker.paths.adminSocket });
   const adminBodies: string[] = [];
-  const send = async (client: Client, method: string, urlPath: string, body?: string | Buffer): Promise<Reply> => {
-    const res = await client.request({ method: method as any, path: urlPath, body });
-    const text = await res.body.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.statusCode, headers: res.headers, text, json };
-  };
+  const send = (client: Client, method: string, urlPath: string, body?: string | Buffer) => sendRequest(client, method, urlPath, body);
   return {
     worker,
     dir,
