@@ -2,7 +2,9 @@
  * `node dist/bench/packages.js [--runs N]`: resolve + install time of a
  * 30-package graph served by a local PEP 691 index, cold (empty store) and
  * warm (every version already in the store), with pip installing the same
- * graph from the same index as the baseline for the cold case.
+ * graph from the same index as the baseline for the cold case; and the first
+ * /run of a function whose package is published only as an sdist (built in
+ * a sandbox with setuptools) against a function whose package is a wheel.
  * A standalone script (bench/run.ts belongs to the benchmarks suite runner).
  */
 import 'reflect-metadata';
@@ -12,7 +14,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { IndexServer } from '../plugins/pypi/test/helpers/index-server';
-import { makeResolver } from '../plugins/pypi/test/helpers/resolver-fixture';
+import { functionDir, makeResolver } from '../plugins/pypi/test/helpers/resolver-fixture';
+import { startWorker } from '../test/helpers/worker-fixture';
 
 const PACKAGES = 30;
 const VERSIONS = ['1.0', '1.1', '2.0'];
@@ -41,6 +44,41 @@ async function time<T>(f: () => Promise<T>): Promise<[number, T]> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/**
+ * First /run of a function needing `built` (an sdist: unpack, sandboxed
+ * setuptools build, install) and of one needing `plain` (a wheel), each on a
+ * fresh worker; then a second function needing `built` (store hit).
+ */
+async function sdistRuns(index: IndexServer, runs: number): Promise<{ sdist: number[]; wheel: number[]; again: number[] }> {
+  index.publishSdist('built', '1.0', { 'setup.py': 'from setuptools import setup\nsetup(name="built", version="1.0", packages=["built"])\n', 'built/__init__.py': 'VERSION = "1.0"\n' });
+  index.publish({ name: 'plain', version: '1.0' });
+  const fnRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'olbench-sdist-'));
+  for (const [fn, pkg] of [['sdist1', 'built'], ['sdist2', 'built'], ['wheel1', 'plain']]) {
+    functionDir(fnRoot, fn, { 'requirements.txt': `${pkg}\n`, 'f.py': `import ${pkg}\ndef f(event):\n    return ${pkg}.VERSION\n` });
+  }
+  const out = { sdist: [] as number[], wheel: [] as number[], again: [] as number[] };
+  try {
+    for (let i = 0; i < runs; i++) {
+      const w = await startWorker([`registry-dir.dirs=[${fnRoot}]`, `pypi.index_url=${index.url}`]);
+      try {
+        const call = async (fn: string) => {
+          const [ms, r] = await time(() => w.run(fn, {}));
+          if (r.status !== 200) throw new Error(`${fn}: ${r.status} ${r.text}`);
+          return ms;
+        };
+        out.sdist.push(await call('sdist1'));
+        out.again.push(await call('sdist2'));
+        out.wheel.push(await call('wheel1'));
+      } finally {
+        await w.stop();
+      }
+    }
+  } finally {
+    fs.rmSync(fnRoot, { recursive: true, force: true });
+  }
+  return out;
+}
+
 async function pipBaseline(index: IndexServer): Promise<number | null> {
   const target = fs.mkdtempSync(path.join(os.tmpdir(), 'olbench-pip-'));
   try {
@@ -61,6 +99,7 @@ async function main(): Promise<void> {
   const warm: number[] = [];
   const pip: number[] = [];
   let installed = 0;
+  let builds: Awaited<ReturnType<typeof sdistRuns>> = { sdist: [], wheel: [], again: [] };
   try {
     for (let i = 0; i < runs; i++) {
       const r = makeResolver({ index_url: index.url });
@@ -78,6 +117,7 @@ async function main(): Promise<void> {
       const p = await pipBaseline(index);
       if (p !== null) pip.push(p);
     }
+    builds = await sdistRuns(index, runs);
   } finally {
     await index.stop();
   }
@@ -85,13 +125,16 @@ async function main(): Promise<void> {
     ['resolve+install, cold (empty store)', median(cold), Math.min(...cold), Math.max(...cold)],
     ['resolve+install, warm (all in store)', median(warm), Math.min(...warm), Math.max(...warm)],
     ...(pip.length ? [['pip install --target, no cache (baseline)', median(pip), Math.min(...pip), Math.max(...pip)]] : []),
+    ['first /run, package only as sdist (built)', median(builds.sdist), Math.min(...builds.sdist), Math.max(...builds.sdist)],
+    ['first /run, package as wheel (baseline)', median(builds.wheel), Math.min(...builds.wheel), Math.max(...builds.wheel)],
+    ['first /run, sdist package already built', median(builds.again), Math.min(...builds.again), Math.max(...builds.again)],
   ] as [string, number, number, number][];
   console.log(`package graph: ${installed} packages installed (${PACKAGES} published, ${VERSIONS.length} versions each), ${runs} runs, loopback index`);
   for (const [what, med, min, max] of rows) console.log(`${what.padEnd(44)} median ${med.toFixed(0).padStart(6)} ms  (min ${min.toFixed(0)}, max ${max.toFixed(0)})`);
   if (pip.length) console.log(`cold / pip: ${(median(cold) / median(pip)).toFixed(2)}x`);
   const out = path.resolve(__dirname, '../../bench/results/packages.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify({ packages: installed, runs, cold_ms: cold, warm_ms: warm, pip_cold_ms: pip }, null, 2) + '\n');
+  fs.writeFileSync(out, JSON.stringify({ packages: installed, runs, cold_ms: cold, warm_ms: warm, pip_cold_ms: pip, sdist_first_run_ms: builds.sdist, wheel_first_run_ms: builds.wheel, built_again_first_run_ms: builds.again }, null, 2) + '\n');
 }
 
 main().catch((e) => {

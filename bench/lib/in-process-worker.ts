@@ -15,18 +15,25 @@ export interface Kernel {
   loader: FunctionLoader;
 }
 
+/** A variant of the in-process worker: its own name (one per run), config file and `-o` overrides. */
+export interface KernelVariant {
+  key: string;
+  configFile?: string;
+  overrides?: string[];
+}
+
 /**
  * A worker booted inside the bench process, for suites that drive the
  * SandboxBackend directly (create/destroy without HTTP or scheduling in the
- * way). Started once per run, stopped at the end.
+ * way). Started once per run (per variant), stopped at the end.
  */
-export function sharedKernel(ctx: BenchContext): Promise<Kernel> {
-  return ctx.shared('kernel', async () => {
-    const logFile = path.join(ctx.tmpDir, 'kernel.log');
+export function sharedKernel(ctx: BenchContext, variant: KernelVariant = { key: 'kernel' }): Promise<Kernel> {
+  return ctx.shared(variant.key, async () => {
+    const logFile = path.join(ctx.tmpDir, `${variant.key}.log`);
     const worker = await Worker.start({
-      dir: path.join(ctx.tmpDir, 'k'),
-      configFile: DEFAULT_CONFIG_FILE,
-      overrides: ['http.port=0', `registry-dir.dirs=[${EXAMPLES}]`],
+      dir: path.join(ctx.tmpDir, variant.key),
+      configFile: variant.configFile ?? DEFAULT_CONFIG_FILE,
+      overrides: ['http.port=0', `registry-dir.dirs=[${EXAMPLES}]`, ...(variant.overrides ?? [])],
       logger: pino({ level: 'warn' }, pino.destination({ dest: logFile, sync: true })),
     });
     ctx.onCleanup(() => worker.stop());

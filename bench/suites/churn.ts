@@ -1,9 +1,11 @@
 import * as fs from 'node:fs';
 import { bwrapVersion, startBwrap } from '../lib/bwrap';
 import type { BenchContext } from '../lib/context';
-import { sharedKernel } from '../lib/in-process-worker';
+import { sharedKernel, type Kernel } from '../lib/in-process-worker';
+import type { LoadedFunction } from '../../core/functions/function-config';
 import { median, msSince } from '../lib/stats';
-import { compared, defineSuite, pending, type ResultRow } from '../lib/suite';
+import { compared, defineSuite, type ResultRow } from '../lib/suite';
+import { expectForks, sharedZygoteKernel, zygoteForks } from '../lib/zygote';
 
 /** Cycles `creators` loops each run `cycles` times; returns cycles per second. */
 async function rate(creators: number, cycles: number, cycle: (creator: number) => Promise<void>): Promise<number> {
@@ -37,8 +39,10 @@ function slowOps(logFile: string): string[] {
 /**
  * Sandbox churn: create a sandbox (until its runtime is ready), destroy it
  * (until the kernel confirms it is gone), repeat; with 1 and 2 concurrent
- * creators. Through the SandboxBackend of a worker in this process, against
- * bwrap starting the same runtime until ready and killing it.
+ * creators. Through the SandboxBackend of a worker in this process (fresh
+ * sandboxes), and of one with the zygote plugins (instances forked from the
+ * root zygote), against bwrap starting the same runtime until ready and
+ * killing it.
  */
 export default defineSuite({
   name: 'churn',
@@ -46,33 +50,40 @@ export default defineSuite({
   order: 30,
   async run(ctx) {
     bwrapVersion();
-    const { backend, loader, logFile } = await sharedKernel(ctx);
-    const fn = await loader.load('echo');
-    const ours = async () => {
-      const sb = await backend.create(fn);
+    const fresh = await sharedKernel(ctx);
+    const zygote = await sharedZygoteKernel(ctx);
+    const cycleOf = (k: Kernel, fn: LoadedFunction) => async () => {
+      const sb = await k.backend.create(fn);
       await sb.destroy('churn benchmark');
     };
+    const ours = cycleOf(fresh, await fresh.loader.load('echo'));
+    const forked = cycleOf(zygote, await zygote.loader.load('echo'));
     const runs = ctx.pick(3, 1);
     const cycles = ctx.pick(6, 2);
     await ours();
+    await forked(); // starts the root zygote
     await bwrapCycle(ctx);
+    const forksBefore = await zygoteForks(zygote.worker.paths.adminSocket);
     const rows: ResultRow[] = [];
+    const zygoteRows: ResultRow[] = [];
     for (const creators of [1, 2]) {
       const mine: number[] = [];
+      const viaZygote: number[] = [];
       const theirs: number[] = [];
       for (let i = 0; i < runs; i++) {
         ctx.log(`${creators} creator(s), run ${i + 1}/${runs}: ${cycles} cycles each`);
         mine.push(await rate(creators, cycles, ours));
+        viaZygote.push(await rate(creators, cycles, forked));
         theirs.push(await rate(creators, cycles, () => bwrapCycle(ctx)));
       }
-      rows.push(compared(`churn, fresh, ${creators} creator${creators > 1 ? 's' : ''}`, '/s', mine, { label: 'bwrap', runs: theirs }));
+      const who = `${creators} creator${creators > 1 ? 's' : ''}`;
+      rows.push(compared(`churn, fresh, ${who}`, '/s', mine, { label: 'bwrap', runs: theirs }));
+      zygoteRows.push(compared(`churn, zygote, ${who}`, '/s', viaZygote, { label: 'bwrap', runs: theirs }, { op: '>=', bound: 2 }, 'echo forked from the root zygote'));
     }
-    // SLOT for issue #3 (zygotes): zygote churn at 1 and 2 creators against the same bwrap cycle.
-    rows.push(pending('churn, zygote, 1 creator', '/s', 'not measured yet: zygotes come with issue #3', { op: '>=', bound: 2 }));
-    rows.push(pending('churn, zygote, 2 creators', '/s', 'not measured yet: zygotes come with issue #3', { op: '>=', bound: 2 }));
+    expectForks('churn', (await zygoteForks(zygote.worker.paths.adminSocket)) - forksBefore, 3 * runs * cycles);
     return {
-      rows,
-      notes: [`${runs} runs of ${cycles} cycles per creator; a cycle is one create (runtime ready) and one destroy (processes gone, cgroup and dirs removed)`, ...slowOps(logFile)],
+      rows: [...rows, ...zygoteRows],
+      notes: [`${runs} runs of ${cycles} cycles per creator; a cycle is one create (runtime ready) and one destroy (processes gone, cgroup and dirs removed)`, ...slowOps(fresh.logFile), ...slowOps(zygote.logFile)],
     };
   },
 });

@@ -12,9 +12,11 @@ export function addFunctionCommands(program: Command): void {
     .description('upload a function directory or .tar.gz to the worker')
     .option('-p, --path <dir>', 'worker dir', DEFAULT_DIR)
     .option('-n, --name <name>', 'function name (default: the directory or archive name)')
+    .option('--owner <owner>', "who is charged for it (accounting, quotas); wins over its ol.yaml's owner")
     .action(async (source: string, o) => {
       const name = o.name ?? path.basename(source).replace(/\.(tar\.gz|tgz)$/, '');
-      printResponse(await adminRequest(o.path, 'POST', `/registry/${encodeURIComponent(name)}`, await archive(source), { 'content-type': 'application/gzip' }));
+      const query = o.owner === undefined ? '' : `?owner=${encodeURIComponent(o.owner)}`;
+      printResponse(await adminRequest(o.path, 'POST', `/registry/${encodeURIComponent(name)}${query}`, await archive(source), { 'content-type': 'application/gzip' }));
     });
   admin
     .command('rm <name>')

@@ -1,6 +1,12 @@
 import { defineExtensionPoint } from '../plugin/extension-point';
 import type { FunctionSource } from '../functions/function-config';
 
+/** What an upload records with the code; lookup() returns it in the FunctionSource until the next upload. */
+export interface UploadInfo {
+  /** Who is charged for the function (accounting, quotas); wins over ol.yaml's `owner:`. */
+  owner?: string;
+}
+
 /**
  * Where function code comes from. Combination: `chain`: registries are asked
  * in config order and the first that knows a name serves it; `list` merges;
@@ -12,8 +18,8 @@ export interface FunctionRegistry {
   list(): Promise<string[]>;
   /** Whether `install`/`remove` work on this registry. */
   readonly writable: boolean;
-  /** Store a checked .tar.gz of a function directory under `name`. */
-  install?(name: string, archive: Buffer): Promise<FunctionSource>;
+  /** Store a checked .tar.gz of a function directory under `name`, with what the uploader says about it. */
+  install?(name: string, archive: Buffer, upload?: UploadInfo): Promise<FunctionSource>;
   /** Returns false when the function was not there. */
   remove?(name: string): Promise<boolean>;
 }
@@ -45,8 +51,8 @@ class RegistryChain implements FunctionRegistry {
     return [...new Set(all.flat())].sort();
   }
 
-  async install(name: string, archive: Buffer): Promise<FunctionSource> {
-    return this.firstWritable().install!(name, archive);
+  async install(name: string, archive: Buffer, upload?: UploadInfo): Promise<FunctionSource> {
+    return this.firstWritable().install!(name, archive, upload);
   }
 
   async remove(name: string): Promise<boolean> {

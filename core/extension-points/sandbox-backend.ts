@@ -33,9 +33,10 @@ export interface SandboxBackend {
   create(fn: LoadedFunction): Promise<Sandbox>;
   /**
    * Optional (zygotes): start a fork server for the synthetic function
-   * `template` (role `zygote`) that has imported `modules`.
+   * `template` (role `zygote`) that has imported `modules`. With `parent`, it
+   * is forked from that zygote and imports only the modules the parent lacks.
    */
-  createZygote?(template: LoadedFunction, modules: string[]): Promise<Zygote>;
+  createZygote?(template: LoadedFunction, modules: string[], parent?: Zygote): Promise<Zygote>;
   /**
    * Optional (zygotes): a new sandbox for `fn` whose runtime is forked from
    * `parent` (so its imports are already done). Throws when the fork fails;

@@ -27,6 +27,8 @@ export interface FunctionConfig {
   secrets?: SecretRequest[];
   /** The seccomp profile it asks for (ol.yaml `seccomp`); unset: the operator's default. */
   seccomp?: string;
+  /** The network it asks for (ol.yaml `network`); unset: the operator's default. */
+  network?: 'none' | 'egress';
   /** ol.yaml `scratch.tmpfs_mb`: its scratch dir is a tmpfs of this size (charged to its memory limit) instead of disk. */
   scratchTmpfsMb?: number;
 }
@@ -49,6 +51,8 @@ export interface FunctionSource {
   version: string;
   /** Absolute path of the code directory (mounted read-only at /handler). */
   codeDir: string;
+  /** The owner recorded with the upload (`ol admin install --owner`); it wins over ol.yaml's `owner:`. */
+  owner?: string;
 }
 
 /** A function ready to run: source, config and the limits it will get. */

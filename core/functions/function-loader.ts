@@ -42,7 +42,7 @@ export class FunctionLoader {
     if (cached?.version === source.version) return this.touch(name, cached);
     const inFlight = this.pending.get(name);
     if (inFlight?.version === source.version) return inFlight.loaded;
-    const loaded = this.loadVersion(source.name, source.version, source.codeDir);
+    const loaded = this.loadVersion(source.name, source.version, source.codeDir, source.owner);
     this.pending.set(name, { version: source.version, loaded });
     try {
       const fn = await loaded;
@@ -55,8 +55,8 @@ export class FunctionLoader {
   }
 
   /** Parse the config, then have the PackageResolver install the packages it declares. */
-  private async loadVersion(name: string, version: string, codeDir: string): Promise<LoadedFunction> {
-    const fn = this.parse(name, version, codeDir);
+  private async loadVersion(name: string, version: string, codeDir: string, owner?: string): Promise<LoadedFunction> {
+    const fn = this.parse(name, version, codeDir, owner);
     if (!fn.config.packages.length) return fn;
     const resolver = this.container.resolve<PackageResolver>(PackageResolverPoint.token);
     try {
@@ -70,9 +70,9 @@ export class FunctionLoader {
     return fn;
   }
 
-  /** Validate a function directory without caching it (used when installing). */
-  check(name: string, codeDir: string): LoadedFunction {
-    return this.parse(name, 'check', codeDir);
+  /** Validate a function directory without caching it (used when installing, with the upload's owner). */
+  check(name: string, codeDir: string, owner?: string): LoadedFunction {
+    return this.parse(name, 'check', codeDir, owner);
   }
 
   forget(name: string): void {
@@ -109,7 +109,12 @@ export class FunctionLoader {
 
   /** The operator's policy plugins (FunctionValidator), e.g. secrets a role does not grant. */
   private checkPolicy(fn: LoadedFunction): void {
-    if (!this.container.isRegistered(FunctionValidatorPoint.token, true)) return;
+    const registered = this.container.isRegistered(FunctionValidatorPoint.token, true);
+    // Without a plugin enforcing `network`, egress would silently be no network at all.
+    if (fn.config.network === 'egress' && !(registered && this.container.resolve<FunctionValidator>(FunctionValidatorPoint.token).keys?.includes('network'))) {
+      throw new ConfigError(`${fn.name}/ol.yaml`, ['network: egress: this worker has no plugin that gives functions outbound network access; ask the operator to enable one (netns-egress), or remove network:']);
+    }
+    if (!registered) return;
     const validator = this.container.resolve<FunctionValidator>(FunctionValidatorPoint.token);
     if (fn.config.secrets?.length && !validator.keys?.includes('secrets')) {
       throw new ConfigError(`${fn.name}/ol.yaml`, ['secrets: this worker has no plugin that grants secrets to functions; ask the operator to enable one (secret-grants), or remove secrets:']);
@@ -118,9 +123,11 @@ export class FunctionLoader {
     if (problems.length) throw new ConfigError(`${fn.name}/ol.yaml`, problems);
   }
 
-  private parse(name: string, version: string, codeDir: string): LoadedFunction {
+  private parse(name: string, version: string, codeDir: string, owner?: string): LoadedFunction {
     try {
       const config = readFunctionConfig(codeDir, name);
+      // The owner an upload recorded wins over ol.yaml's: the author cannot charge someone else (docs/accounting.md).
+      if (owner) config.owner = owner;
       const limits = resolveLimits(config.limits, this.config.limits.defaults, this.config.limits.max, `${name}/ol.yaml`);
       limits.cgroup = resolveKnobs(config.cgroup ?? {}, this.config.cgroup ?? {}, 'function', this.container, `${name}/ol.yaml`);
       if (config.packages.length && !this.container.isRegistered(PackageResolverPoint.token, true)) {

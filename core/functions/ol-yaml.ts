@@ -18,9 +18,14 @@ export interface OlYaml {
   secrets?: (string | { name: string; mode?: 'proxy' | 'env' | 'file'; env?: string })[];
   /** The seccomp profile to run under (one the operator's `seccomp.allowed_profiles` lists). */
   seccomp?: string;
+  /** Its network: `none` (loopback only) or `egress` (outbound internet), within the operator's policy (plugin netns-egress). */
+  network?: 'none' | 'egress';
   /** Scratch space (/host): `tmpfs_mb` makes it a private tmpfs of that size, counted in the memory limit (needs a DiskQuota plugin). */
   scratch?: { tmpfs_mb?: number };
 }
+
+/** What an owner name may be, in ol.yaml and in an upload (`ol admin install --owner`). */
+export const OWNER_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$';
 
 const olYamlSchema = {
   type: 'object',
@@ -28,7 +33,7 @@ const olYamlSchema = {
   properties: {
     entry: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_./-]*\\.py$' },
     handler: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
-    owner: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$' },
+    owner: { type: 'string', pattern: OWNER_PATTERN },
     triggers: {
       type: 'object',
       additionalProperties: false,
@@ -51,6 +56,7 @@ const olYamlSchema = {
     },
     'reuse-sandbox': { type: 'boolean' },
     seccomp: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' },
+    network: { enum: ['none', 'egress'] },
     packages: { type: 'array', items: { type: 'string', minLength: 1 } },
     imports: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.]*$' } },
     secrets: {

@@ -35,6 +35,7 @@ export function readFunctionConfig(codeDir: string, name: string): FunctionConfi
     imports: unique([...(ol.imports ?? []), ...directives.imports]),
     secrets: secretRequests(ol.secrets ?? []),
     ...(ol.seccomp ? { seccomp: ol.seccomp } : {}),
+    ...(ol.network ? { network: ol.network } : {}),
     ...(ol.scratch?.tmpfs_mb ? { scratchTmpfsMb: ol.scratch.tmpfs_mb } : {}),
     limits: Object.fromEntries(
       Object.entries(ol.limits ?? {}).map(([k, v]) => [LIMIT_KEYS[k as LimitKey], v]),

@@ -8,6 +8,7 @@ import type { FunctionLoader } from '../functions/function-loader';
 import type { InvokeService } from '../invoke/invoke-service';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
+import { OWNER_PATTERN } from '../functions/ol-yaml';
 import { HttpError } from './http-error';
 import { errorBody, readBody, requestId } from './middleware';
 import { mountRunRoute } from './run-route';
@@ -54,7 +55,7 @@ export function createAdminApp(d: AdminDeps): Koa {
     ctx.body = { functions: await d.registry.list() };
   });
   router.post('/registry/:name', async (ctx) => {
-    ctx.body = await install(d, ctx.params.name, await readBody(ctx, d.maxArchive));
+    ctx.body = await install(d, ctx.params.name, await readBody(ctx, d.maxArchive), uploadOwner(ctx.query.owner));
     ctx.status = 201;
   });
   router.delete('/registry/:name', async (ctx) => {
@@ -84,13 +85,22 @@ async function chargeQuota(d: AdminDeps, owner: string, name: string, codeDir: s
   }
 }
 
+/** `?owner=O` of an upload: recorded with the function, it wins over ol.yaml's owner. */
+function uploadOwner(q: string | string[] | undefined): string | undefined {
+  if (q === undefined) return undefined;
+  if (typeof q !== 'string' || !new RegExp(OWNER_PATTERN).test(q)) {
+    throw new HttpError(400, 'bad-owner', `owner ${JSON.stringify(q)} is not a valid owner name (${OWNER_PATTERN})`, 'use letters, digits and _.@- (at most 64), starting with a letter or digit');
+  }
+  return q;
+}
+
 /** Store the archive, check the function loads (or take it out again), retire old instances. */
-async function install(d: AdminDeps, name: string, archive: Buffer): Promise<object> {
+async function install(d: AdminDeps, name: string, archive: Buffer, uploadedOwner?: string): Promise<object> {
   if (!d.registry.writable) throw new HttpError(405, 'registry-read-only', 'no loaded registry plugin accepts uploads', 'enable a writable registry plugin (e.g. registry-dir)');
-  const source = await d.registry.install!(name, archive);
+  const source = await d.registry.install!(name, archive, { owner: uploadedOwner });
   let owner: string;
   try {
-    owner = d.loader.check(name, source.codeDir).config.owner;
+    owner = d.loader.check(name, source.codeDir, source.owner).config.owner;
   } catch (e) {
     await d.registry.remove!(name);
     throw e instanceof HttpError ? new HttpError(400, e.code, `rejected: ${e.message}`, e.hint) : e;
@@ -98,6 +108,6 @@ async function install(d: AdminDeps, name: string, archive: Buffer): Promise<obj
   await chargeQuota(d, owner, name, source.codeDir);
   d.loader.forget(name);
   await d.scheduler.retire(name, source.version);
-  d.log.info({ fn: name, version: source.version }, 'function installed');
-  return { name, version: source.version };
+  d.log.info({ fn: name, version: source.version, owner }, 'function installed');
+  return { name, version: source.version, owner };
 }

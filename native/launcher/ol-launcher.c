@@ -96,6 +96,8 @@ struct config {
     struct rlimit_op *rlimits;
     size_t n_rlimits;
     int status_fd;              /* -1 = none */
+    int env_fd;                 /* --env-fd, -1 = none */
+    const char *hold_fifo;      /* --hold: no program; wait for an exit status on this FIFO */
     long long uid, gid;         /* -1 = unchanged */
     const char *seccomp_file;
     struct sock_fprog seccomp;  /* loaded by L from the host path */
@@ -119,7 +121,7 @@ static const struct {
     { "--status-fd", 1 },    { "--uid", 1 },          { "--gid", 1 },
     { "--seccomp", 1 },      { "--die-with-parent", 0 }, { "--netns", 1 },
     { "--rlimit", 3 },       { "--new-cgroupns", 0 },
-    { "--keep-caps", 0 },
+    { "--keep-caps", 0 },    { "--env-fd", 1 },       { "--hold", 1 },
 };
 
 /* The resources --rlimit accepts, by the name of RLIMIT_<NAME> in lower case. */
@@ -189,6 +191,17 @@ static void add_rlimit(struct config *cfg, char **v)
     cfg->n_rlimits++;
 }
 
+/* A repeated name replaces the earlier value, as setenv(3) would. */
+static void put_env(struct config *cfg, char *entry, size_t name_len)
+{
+    for (size_t i = 0; i < cfg->n_env; i++)
+        if (strncmp(cfg->env[i], entry, name_len + 1) == 0) {
+            cfg->env[i] = entry;
+            return;
+        }
+    cfg->env[cfg->n_env++] = entry;
+}
+
 static void add_env(struct config *cfg, const char *name, const char *value)
 {
     size_t len = strlen(name);
@@ -198,13 +211,7 @@ static void add_env(struct config *cfg, const char *name, const char *value)
         USAGE("--setenv: invalid variable name '%s'", name);
     if (asprintf(&entry, "%s=%s", name, value) < 0)
         DIE("setenv", "%s", name);
-    /* A repeated name replaces the earlier value, as setenv(3) would. */
-    for (size_t i = 0; i < cfg->n_env; i++)
-        if (strncmp(cfg->env[i], entry, len + 1) == 0) {
-            cfg->env[i] = entry;
-            return;
-        }
-    cfg->env[cfg->n_env++] = entry;
+    put_env(cfg, entry, len);
 }
 
 static void add_mount(struct config *cfg, enum op_kind kind, const char *opt, const char *src,
@@ -263,6 +270,13 @@ static void apply_option(struct config *cfg, const char *opt, char **v)
         cfg->new_cgroupns = true;
     else if (!strcmp(opt, "--keep-caps"))
         cfg->keep_caps = true;
+    else if (!strcmp(opt, "--hold"))
+        cfg->hold_fifo = sandbox_path(opt, v[0]);
+    else if (!strcmp(opt, "--env-fd")) {
+        cfg->env_fd = (int)parse_number(opt, v[0], INT_MAX);
+        if (cfg->env_fd < 3)
+            USAGE("--env-fd: must be 3 or more, got %d", cfg->env_fd);
+    }
 }
 
 static void parse_args(struct config *cfg, int argc, char **argv)
@@ -276,7 +290,7 @@ static void parse_args(struct config *cfg, int argc, char **argv)
     cfg->rlimits = calloc(argc, sizeof *cfg->rlimits);
     if (!cfg->ops || !cfg->cgroup_files || !cfg->env || !cfg->rlimits)
         DIE("args", "allocating");
-    cfg->status_fd = -1;
+    cfg->status_fd = cfg->env_fd = -1;
     cfg->uid = cfg->gid = -1;
     cfg->workdir = "/";
 
@@ -291,13 +305,17 @@ static void parse_args(struct config *cfg, int argc, char **argv)
         apply_option(cfg, argv[i], &argv[i + 1]);
         i += 1 + n;
     }
-    if (i + 1 >= argc)
+    if (cfg->hold_fifo && i < argc)
+        USAGE("--hold replaces '-- PROGRAM [ARGS...]': give one or the other");
+    if (i + 1 >= argc && !cfg->hold_fifo)
         USAGE("missing '-- PROGRAM [ARGS...]'");
     if (!cfg->root)
         USAGE("--root DIR is required");
     if (cfg->netns && cfg->unshare_net)
         USAGE("--netns and --unshare-net exclude each other (join a namespace, or make a new one)");
-    cfg->argv = &argv[i + 1];
+    if (cfg->env_fd >= 0 && cfg->env_fd == cfg->status_fd)
+        USAGE("--env-fd and --status-fd must be different fds");
+    cfg->argv = cfg->hold_fifo ? NULL : &argv[i + 1];
 }
 
 /* ------------------------------------------------------------------------ */
@@ -318,6 +336,51 @@ static void check_status_fd(const struct config *cfg)
 {
     if (cfg->status_fd >= 0 && fcntl(cfg->status_fd, F_GETFD) < 0)
         DIE("status-fd", "fd %d", cfg->status_fd);
+}
+
+/*
+ * --env-fd: "NAME=VALUE" entries, each ended by a NUL byte, until EOF, set
+ * after (and over) the --setenv ones. Values that must not be in the
+ * process list (/proc/<pid>/cmdline, e.g. secrets) come this way; errors
+ * name an entry by its position, never by its text.
+ */
+static void read_env_fd(struct config *cfg)
+{
+    char *buf = NULL, **env;
+    size_t len = 0, cap = 0, count = 0;
+
+    if (cfg->env_fd < 0)
+        return;
+    for (;;) {
+        ssize_t n;
+
+        if (len == cap && !(buf = realloc(buf, cap = cap ? 2 * cap : 4096)))
+            DIE("env-fd", "allocating");
+        n = read(cfg->env_fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            DIE("env-fd", "reading fd %d", cfg->env_fd);
+        if (n == 0)
+            break;
+        len += n;
+    }
+    close(cfg->env_fd);
+    if (len && buf[len - 1] != '\0')
+        fail(EXIT_SETUP, 0, "env-fd", "the last entry does not end with a NUL byte");
+    for (size_t i = 0; i < len; i++)
+        count += buf[i] == '\0';
+    if (!(env = realloc(cfg->env, (cfg->n_env + count + 1) * sizeof *env)))
+        DIE("env-fd", "allocating");
+    cfg->env = env;
+    for (size_t i = 0, n = 1; i < len; i += strlen(buf + i) + 1, n++) {
+        char *eq = strchr(buf + i, '=');
+
+        if (!eq || eq == buf + i)
+            fail(EXIT_SETUP, 0, "env-fd", "entry %zu is not NAME=VALUE", n);
+        put_env(cfg, buf + i, eq - (buf + i));
+    }
+    cfg->env[cfg->n_env] = NULL;
 }
 
 /* Read the filter here, while the host filesystem is still visible. */
@@ -799,6 +862,41 @@ static void install_seccomp(const struct config *cfg)
         DIE("seccomp", "installing filter from %s", cfg->seccomp_file);
 }
 
+/*
+ * --hold, instead of a program: the sandbox a zygote forks an instance into
+ * (plugins/sock/zygote-sandbox.ts) only has to live until that instance
+ * ends, and end with its status. Make the FIFO, say ready, and wait for the
+ * status line the instance's reaper writes there; EOF without one is 0.
+ * Done here rather than by a shell: no exec, no fork of mkfifo.
+ */
+static _Noreturn void hold(const struct config *cfg)
+{
+    char code[16] = { 0 };
+    size_t got = 0;
+    int fd;
+
+    if (mkfifo(cfg->hold_fifo, 0600) < 0)
+        DIE("hold", "mkfifo %s", cfg->hold_fifo);
+    if (cfg->status_fd >= 0) {
+        if (write(cfg->status_fd, "ready\n", 6) != 6)
+            DIE("status-fd", "writing ready to fd %d", cfg->status_fd);
+        close(cfg->status_fd);
+    }
+    while ((fd = open(cfg->hold_fifo, O_RDONLY | O_CLOEXEC)) < 0)
+        if (errno != EINTR)
+            DIE("hold", "opening %s", cfg->hold_fifo);
+    while (got < sizeof code - 1) {
+        ssize_t n = read(fd, code + got, sizeof code - 1 - got);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || memchr(code + got, '\n', n))
+            break;
+        got += n;
+    }
+    _exit(atoi(code) & 0xff);
+}
+
 static _Noreturn void run_program(const struct config *cfg)
 {
     reset_signals();
@@ -821,6 +919,8 @@ static _Noreturn void run_program(const struct config *cfg)
         clear_capability_sets();
     set_no_new_privs();
     install_seccomp(cfg);
+    if (cfg->hold_fifo)
+        hold(cfg);
     execve(cfg->argv[0], cfg->argv, cfg->env);
     fail(EXIT_EXEC, errno, "exec", "%s", cfg->argv[0]);
 }
@@ -903,6 +1003,7 @@ int main(int argc, char **argv)
     if (cfg.die_with_parent)
         die_with_parent();
     check_status_fd(&cfg);
+    read_env_fd(&cfg);
     load_seccomp(&cfg);
     join_cgroups(&cfg);
     join_netns(&cfg);

@@ -7,6 +7,7 @@ import {
   readNumber,
   readPids,
   removeCgroupDir,
+  UsageWindowSlot,
   writeCgroupFile,
   writeOptionalFile,
   type Cgroup,
@@ -20,7 +21,7 @@ import {
 } from '../../core';
 import { killAllIn, setFreezerState, waitProcsEmpty } from './freezer';
 import { distinctDirs, type HierarchyDirs } from './hierarchies';
-import { undoWrites, v1Writes, type V1Write } from './knob-map';
+import { hierarchyDir, undoWrites, v1Writes, type V1Write } from './knob-map';
 import { startV1Usage } from './usage';
 
 /**
@@ -42,9 +43,10 @@ async function setMemoryLimit(dir: string, bytes: number): Promise<void> {
   }
 }
 
-/** One sandbox's cgroup: a directory in each of the memory, pids, cpu, cpuacct and freezer hierarchies. */
+/** One sandbox's cgroup: a directory in each of the memory, pids, cpu, cpuacct and freezer hierarchies (and cpuset, blkio, hugetlb where mounted). */
 export class V1Cgroup implements Cgroup {
   readonly procsFiles: string[];
+  private readonly usage = new UsageWindowSlot();
 
   constructor(
     readonly name: string,
@@ -85,8 +87,8 @@ export class V1Cgroup implements Cgroup {
     });
   }
 
-  startUsage(): Promise<UsageWindow> {
-    return startV1Usage(this.dirs);
+  async startUsage(): Promise<UsageWindow> {
+    return this.usage.track(await startV1Usage(this.dirs));
   }
 
   freeze(): Promise<void> {
@@ -122,6 +124,8 @@ export class V1Cgroup implements Cgroup {
 
   destroy(): Promise<void> {
     return this.time('destroy', async () => {
+      // A run that killed the instance is still measured: its figures are read before they go.
+      await this.usage.settle();
       for (const dir of distinctDirs(this.dirs)) await removeCgroupDir(dir, (ms) => waitProcsEmpty(dir, ms), this.giveUpMs);
     });
   }
@@ -141,7 +145,7 @@ export class V1Cgroup implements Cgroup {
   }
 
   private async write(writes: V1Write[]): Promise<void> {
-    for (const w of writes) await writeCgroupFile(path.join(this.dirs[w.hierarchy], w.file), w.value);
+    for (const w of writes) await writeCgroupFile(path.join(hierarchyDir(this.dirs, w), w.file), w.value);
   }
 
   /** swappiness 0 where the kernel lets us set it (a no-op safeguard when memsw is absent). */

@@ -15,12 +15,14 @@ import {
 } from '../../core';
 import { V1Cgroup } from './cgroup';
 import { killAllIn, waitProcsEmpty } from './freezer';
+import { prepareCpusetScope } from './cpuset';
 import { v1Unsupported } from './knob-map';
-import { childDirs, discoverHierarchies, distinctDirs, type HierarchyDirs } from './hierarchies';
+import { childDirs, discoverHierarchies, distinctDirs, type Discovery, type HierarchyDirs } from './hierarchies';
 
 /**
  * Cgroup driver for v1 hierarchies (hybrid and legacy hosts). In each of the
- * memory, pids, cpu, cpuacct and freezer hierarchies the worker's subtree is
+ * memory, pids, cpu, cpuacct and freezer hierarchies, and in cpuset, blkio
+ * and hugetlb where the host mounts them, the worker's subtree is
  * `<its own cgroup there>/<scope>/<sandbox>`. v1 has no "no internal
  * processes" rule, so the worker stays where it is.
  */
@@ -29,6 +31,8 @@ export class CgroupV1Driver extends CgroupDriverBase<HierarchyDirs> {
   readonly version = 'v1';
   /** The scope's directories, once init() made them (knobSupport looks for files there). */
   private scopeDirs?: HierarchyDirs;
+  /** Why an optional hierarchy (cpuset, blkio, hugetlb) is not used here: the reason its keys are refused. */
+  private missing: Discovery['missing'] = {};
 
   constructor(
     @inject(Tokens.PluginConfig) config: CgroupDriverConfig,
@@ -47,18 +51,21 @@ export class CgroupV1Driver extends CgroupDriverBase<HierarchyDirs> {
 
   knobSupport(key: string, value: string): string | undefined {
     if (!this.scopeDirs) return undefined;
-    return v1Unsupported(key, value, this.scopeDirs);
+    return v1Unsupported(key, value, this.scopeDirs, this.missing);
   }
 
   /** <own>/<scope> in every hierarchy. */
   protected async prepare(scope: string): Promise<HierarchyDirs> {
-    const { own, problems } = await discoverHierarchies(this.config.mount);
+    const { own, problems, missing } = await discoverHierarchies(this.config.mount);
     if (!own) throw new Error(`cgroup v1 hierarchies unusable: ${problems.join('; ')}`);
+    if (Object.keys(missing).length) this.log.info({ missing }, 'cgroup v1: keys of these controllers are refused on this host');
     const scopeDirs = childDirs(own, scope);
     let existed = false;
     for (const dir of distinctDirs(scopeDirs)) if (!(await makeCgroupDir(dir))) existed = true;
     if (existed) await this.removeSandboxes(scopeDirs);
+    if (scopeDirs.cpuset) await prepareCpusetScope(scopeDirs.cpuset);
     this.scopeDirs = scopeDirs;
+    this.missing = missing;
     return scopeDirs;
   }
 

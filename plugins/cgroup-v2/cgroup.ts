@@ -13,6 +13,7 @@ import {
   writeCgroupFile,
   writeOptionalFile,
   readOptionalFile,
+  UsageWindowSlot,
   type Cgroup,
   type CgroupStats,
   type KnobRestore,
@@ -49,6 +50,7 @@ export async function killSubtree(dir: string, timeoutMs: number): Promise<void>
 /** One sandbox's cgroup: a leaf of the worker's scope cgroup. */
 export class V2Cgroup implements Cgroup {
   readonly procsFiles: string[];
+  private readonly usage = new UsageWindowSlot();
 
   constructor(
     readonly name: string,
@@ -97,8 +99,8 @@ export class V2Cgroup implements Cgroup {
     });
   }
 
-  startUsage(): Promise<UsageWindow> {
-    return startV2Usage(this.dir);
+  async startUsage(): Promise<UsageWindow> {
+    return this.usage.track(await startV2Usage(this.dir));
   }
 
   freeze(): Promise<void> {
@@ -130,7 +132,11 @@ export class V2Cgroup implements Cgroup {
   }
 
   destroy(): Promise<void> {
-    return this.time('destroy', () => removeCgroupDir(this.dir, (ms) => waitForEvent(this.dir, 'populated', '0', ms), this.giveUpMs));
+    return this.time('destroy', async () => {
+      // A run that killed the instance is still measured: its figures are read before they go.
+      await this.usage.settle();
+      await removeCgroupDir(this.dir, (ms) => waitForEvent(this.dir, 'populated', '0', ms), this.giveUpMs);
+    });
   }
 
   private async setFrozen(value: '0' | '1'): Promise<void> {

@@ -18,7 +18,21 @@ export interface PypiConfig {
   timeout_ms: number;
   /** Backtracking steps before the resolver gives up on a graph. */
   max_rounds: number;
+  /** Limits of the sandbox that builds a wheel from an sdist. */
+  build: BuildConfig;
 }
+
+/** `pypi.build`: what one sdist build may use (it runs package code, so always in a sandbox). */
+export interface BuildConfig {
+  mem_mb: number;
+  procs: number;
+  cpu_percent: number;
+  timeout_ms: number;
+  /** An sdist unpacking to more than this is refused before anything runs. */
+  max_unpacked_mb: number;
+}
+
+const BUILD_DEFAULTS: BuildConfig = { mem_mb: 1024, procs: 128, cpu_percent: 100, timeout_ms: 300000, max_unpacked_mb: 512 };
 
 export const configSchema = {
   type: 'object',
@@ -33,6 +47,18 @@ export const configSchema = {
     allow_prereleases: { type: 'boolean', default: false },
     timeout_ms: { type: 'integer', minimum: 100, default: 30000 },
     max_rounds: { type: 'integer', minimum: 1, default: 20000 },
+    build: {
+      type: 'object',
+      additionalProperties: false,
+      default: BUILD_DEFAULTS,
+      properties: {
+        mem_mb: { type: 'integer', minimum: 32, default: BUILD_DEFAULTS.mem_mb },
+        procs: { type: 'integer', minimum: 8, default: BUILD_DEFAULTS.procs },
+        cpu_percent: { type: 'integer', minimum: 1, default: BUILD_DEFAULTS.cpu_percent },
+        timeout_ms: { type: 'integer', minimum: 1000, default: BUILD_DEFAULTS.timeout_ms },
+        max_unpacked_mb: { type: 'integer', minimum: 1, default: BUILD_DEFAULTS.max_unpacked_mb },
+      },
+    },
   },
 };
 
@@ -47,5 +73,6 @@ export function withDefaults(c: Partial<PypiConfig>): PypiConfig {
     allow_prereleases: c.allow_prereleases ?? false,
     timeout_ms: c.timeout_ms ?? 30000,
     max_rounds: c.max_rounds ?? 20000,
+    build: { ...BUILD_DEFAULTS, ...c.build },
   };
 }

@@ -7,13 +7,16 @@ import { parseFilename, tagRank, type DistFile } from './dist-file';
 import { PackageError } from './package-error';
 import type { PythonTarget } from './python-target';
 import { httpGet, SimpleIndex } from './simple-index';
+import type { BuiltWheel } from './build-cache';
+import type { SdistToBuild } from './sdist-builder';
 import { readWheelMetadata, type CoreMetadata } from './wheel-metadata';
 
-/** The file chosen for one version of a project: its best-fitting wheel. */
+/** The file chosen for one version of a project: its best-fitting wheel, else its sdist (as pip prefers). */
 export interface Candidate {
   name: string;
   version: string;
   file: DistFile;
+  kind: 'wheel' | 'sdist';
   yanked: boolean;
   prerelease: boolean;
 }
@@ -31,6 +34,8 @@ export interface FinderOptions {
   timeoutMs: number;
   /** Installed metadata, so a warm resolution downloads nothing but index pages. */
   installedMetadata?: (name: string, version: string) => Promise<CoreMetadata | null>;
+  /** Builds a wheel from an sdist (in a sandbox); without it, versions with only an sdist are unusable. */
+  build?: (sdist: SdistToBuild) => Promise<BuiltWheel>;
 }
 
 /**
@@ -80,11 +85,29 @@ export class Finder {
     });
   }
 
+  /**
+   * The wheel to install for a candidate: the downloaded wheel, or the one
+   * built from its sdist. `expectSha256` (from ol.lock) is checked against the
+   * downloaded file, the sdist for a built one.
+   */
+  async wheel(c: Candidate, expectSha256?: string): Promise<BuiltWheel> {
+    const data = await this.download(c.file, expectSha256);
+    if (c.kind === 'wheel') return { filename: c.file.filename, data };
+    if (!this.opts.build) throw new PackageError(`${c.name} ${c.version} has only an sdist, and this resolution cannot build one`, 'pin a version that publishes a wheel');
+    return this.opts.build({ name: c.name, version: c.version, filename: c.file.filename, data, sha256: sha256(data) });
+  }
+
   async metadataOf(c: Candidate): Promise<CoreMetadata> {
     const key = `${c.name}==${c.version}`;
     let p = this.metadata.get(key);
     if (!p) {
-      p = (async () => (await this.opts.installedMetadata?.(c.name, c.version)) ?? readWheelMetadata(await this.download(c.file), c.file.filename))();
+      p = (async () => {
+        const installed = await this.opts.installedMetadata?.(c.name, c.version);
+        if (installed) return installed;
+        // An sdist's dependencies are known only once it is built (the wheel is cached for the install).
+        const w = await this.wheel(c);
+        return readWheelMetadata(w.data, w.filename);
+      })();
       this.metadata.set(key, p);
     }
     return p;
@@ -93,6 +116,7 @@ export class Finder {
   private async loadProject(name: string): Promise<ProjectFiles> {
     const lists = await Promise.all([...this.opts.indexes.map((ix) => ix.files(name)), this.wheelDirFiles(name)]);
     const best = new Map<string, { file: DistFile; rank: number }>();
+    const sdists = new Map<string, DistFile>();
     const why = new Map<string, string>();
     for (const file of lists.flat()) {
       const parsed = parseFilename(file.filename);
@@ -102,7 +126,9 @@ export class Finder {
         continue;
       }
       if (parsed.kind === 'sdist') {
-        if (!why.has(parsed.version)) why.set(parsed.version, 'only an sdist is published; sdists need a build sandbox, not supported yet');
+        if (!this.opts.build) why.set(parsed.version, why.get(parsed.version) ?? 'only an sdist is published, and build requirements must be wheels');
+        else if (!/\.(tar\.gz|tgz|zip)$/i.test(file.filename)) why.set(parsed.version, why.get(parsed.version) ?? `its sdist ${file.filename} is in a format that cannot be built (only .tar.gz and .zip)`);
+        else if (!sdists.has(parsed.version) || file.filename.endsWith('.tar.gz')) sdists.set(parsed.version, file);
         continue;
       }
       const rank = tagRank(parsed.tags, this.tagRanks);
@@ -113,10 +139,12 @@ export class Finder {
       const seen = best.get(parsed.version);
       if (!seen || rank < seen.rank) best.set(parsed.version, { file, rank });
     }
-    const candidates = [...best.entries()]
-      .map(([version, { file }]) => ({ name, version, file, yanked: !!file.yanked, prerelease: isPrerelease(version) }))
+    const chosen = new Map<string, Pick<Candidate, 'file' | 'kind'>>([...sdists].map(([v, file]) => [v, { file, kind: 'sdist' }]));
+    for (const [v, { file }] of best) chosen.set(v, { file, kind: 'wheel' });
+    const candidates = [...chosen.entries()]
+      .map(([version, { file, kind }]) => ({ name, version, file, kind, yanked: !!file.yanked, prerelease: isPrerelease(version) }))
       .sort((a, b) => rcompare(a.version, b.version));
-    const unusable = [...why.entries()].filter(([v]) => !best.has(v)).map(([version, w]) => ({ version, why: w }));
+    const unusable = [...why.entries()].filter(([v]) => !chosen.has(v)).map(([version, w]) => ({ version, why: w }));
     return { candidates, unusable };
   }
 

@@ -1,9 +1,9 @@
 import * as path from 'node:path';
 import { inject, injectable, type LoadedFunction, type SandboxAdditions, type SandboxCustomizer } from '../../core';
 import { PypiResolver } from './pypi-resolver';
+import { PACKAGES_MOUNT } from './sandbox-paths';
 
-/** Where packages appear inside a sandbox: /packages/<name>-<version>, each read-only. */
-export const PACKAGES_MOUNT = '/packages';
+export { PACKAGES_MOUNT } from './sandbox-paths';
 
 /**
  * Mounts exactly the function's resolved packages into its sandboxes and puts

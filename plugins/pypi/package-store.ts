@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from '../../core';
+import { BuildCache } from './build-cache';
 import { parseMetadata, type CoreMetadata } from './wheel-metadata';
 import { installWheel } from './wheel-install';
 
@@ -31,12 +32,16 @@ export class PackageStore {
   /** Versions each live sandbox has mounted. */
   private readonly bySandbox = new Map<string, Set<string>>();
   private ready?: Promise<void>;
+  /** Wheels built from sdists (`.built/`), removed with their version. */
+  readonly builtWheels: BuildCache;
 
   constructor(
     readonly dir: string,
     private readonly budgetBytes: number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.builtWheels = new BuildCache(path.join(dir, '.built'));
+  }
 
   static key(name: string, version: string): string {
     return `${name}-${version}`;
@@ -123,6 +128,7 @@ export class PackageStore {
       if (this.usedBytes() <= this.budgetBytes) break;
       this.entries.delete(key);
       await fs.rm(path.join(this.dir, key), { recursive: true, force: true });
+      await this.builtWheels.remove(key);
       removed.push(key);
     }
     if (removed.length) this.log.info({ removed, used_bytes: this.usedBytes(), budget_bytes: this.budgetBytes }, 'evicted packages from the store');
@@ -168,10 +174,12 @@ export class PackageStore {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o755 });
     for (const name of await fs.readdir(this.dir)) {
       const full = path.join(this.dir, name);
-      if (name.startsWith('.tmp-')) {
+      // Half-finished installs and sdist build dirs of a crashed worker go; the build cache stays.
+      if (name.startsWith('.tmp-') || name === '.builds') {
         await fs.rm(full, { recursive: true, force: true });
         continue;
       }
+      if (name.startsWith('.')) continue;
       const stat = await fs.stat(full);
       this.entries.set(name, { bytes: await treeBytes(full), lastUsed: stat.mtimeMs });
     }

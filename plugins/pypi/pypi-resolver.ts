@@ -1,12 +1,15 @@
 import * as path from 'node:path';
-import { Tokens, inject, injectable, type Logger, type PackageResolver, type ResolvedPackages, type WorkerPaths } from '../../core';
+import type { DependencyContainer } from 'tsyringe';
+import { SandboxBackendPoint, Tokens, inject, injectable, type Logger, type PackageResolver, type ResolvedPackages, type SandboxBackend, type WorkerPaths } from '../../core';
 import type { PypiConfig } from './config';
 import { Finder, sha256 } from './finder';
+import { BuildRequirements } from './build-requirements';
 import { checkLockMatches, readLock, type LockFile } from './lock-file';
 import { PackageError } from './package-error';
 import { PackageStore } from './package-store';
 import { probePython, type PythonTarget } from './python-target';
-import { Resolver, parseRoots } from './resolver';
+import { Resolver, parseRoots, type ResolverOptions } from './resolver';
+import { SdistBuilder } from './sdist-builder';
 import { SimpleIndex } from './simple-index';
 
 /** What the worker chose for one function: shown by the admin API so the author can freeze it. */
@@ -22,10 +25,12 @@ export interface ResolutionReport {
  * The PackageResolver of the pypi plugin: installs a function's ol.lock
  * exactly (hashes verified), or resolves its requirements against the
  * configured indexes, then installs each wheel once into the shared store.
+ * Versions with only an sdist are built into wheels in a sandbox.
  */
 @injectable()
 export class PypiResolver implements PackageResolver {
   readonly store: PackageStore;
+  private readonly builder: SdistBuilder;
   private target?: Promise<PythonTarget>;
   private readonly reports = new Map<string, ResolutionReport>();
 
@@ -33,8 +38,27 @@ export class PypiResolver implements PackageResolver {
     @inject(Tokens.PluginConfig) private readonly config: PypiConfig,
     @inject(Tokens.WorkerPaths) paths: WorkerPaths,
     @inject(Tokens.Logger) private readonly log: Logger,
+    // Optional so unit tests can build a resolver without a kernel (no sandbox: sdists cannot be built then).
+    @inject(Tokens.Container) private readonly container?: DependencyContainer,
   ) {
     this.store = new PackageStore(path.resolve(config.store_dir ?? path.join(paths.root, 'packages')), config.store_budget_mb * 1024 * 1024, log);
+    const requirements = new BuildRequirements({
+      store: this.store,
+      python: config.python,
+      resolver: this.resolverOptions(),
+      target: () => this.pythonTarget(),
+      wheelFinder: () => this.finder(false),
+    });
+    this.builder = new SdistBuilder({
+      config: config.build,
+      python: config.python,
+      workDir: path.join(this.store.dir, '.builds'),
+      cache: this.store.builtWheels,
+      // Looked up per build: the sandbox backend depends on this plugin (its customizer), so it cannot be injected.
+      backend: () => (this.container?.isRegistered(SandboxBackendPoint.token, true) ? this.container.resolve<SandboxBackend>(SandboxBackendPoint.token) : undefined),
+      installDeps: (requires, what) => requirements.install(requires, what),
+      log,
+    });
   }
 
   async resolve(functionName: string, requirements: string[], codeDir: string): Promise<ResolvedPackages> {
@@ -58,7 +82,7 @@ export class PypiResolver implements PackageResolver {
     const target = await this.pythonTarget();
     finder ??= await this.finder();
     const roots = parseRoots(requirements, fnName);
-    const pins = await new Resolver(finder, target, { allowPrereleases: this.config.allow_prereleases, maxRounds: this.config.max_rounds }).resolve(roots);
+    const pins = await new Resolver(finder, target, this.resolverOptions()).resolve(roots);
     const packages = await Promise.all(
       pins.map(async (p) => ({
         name: p.candidate.name,
@@ -90,10 +114,21 @@ export class PypiResolver implements PackageResolver {
     return this.target;
   }
 
-  private async finder(): Promise<Finder> {
+  private resolverOptions(): ResolverOptions {
+    return { allowPrereleases: this.config.allow_prereleases, maxRounds: this.config.max_rounds };
+  }
+
+  /** A Finder over the configured sources; `builds`: versions with only an sdist are candidates (built on demand). */
+  private async finder(builds = true): Promise<Finder> {
     await this.store.init();
     const indexes = [this.config.index_url, ...this.config.extra_index_urls].map((u) => new SimpleIndex(u, this.config.timeout_ms));
-    const opts = { indexes, wheelDir: this.config.wheel_dir, timeoutMs: this.config.timeout_ms, installedMetadata: (n: string, v: string) => this.store.metadata(n, v) };
+    const opts = {
+      indexes,
+      wheelDir: this.config.wheel_dir,
+      timeoutMs: this.config.timeout_ms,
+      installedMetadata: (n: string, v: string) => this.store.metadata(n, v),
+      ...(builds ? { build: this.builder.build.bind(this.builder) } : {}),
+    };
     return new Finder(opts, await this.pythonTarget());
   }
 
@@ -101,11 +136,11 @@ export class PypiResolver implements PackageResolver {
   private install(finder: Finder, name: string, version: string, filename: string, lockHash?: string): Promise<string> {
     return this.store.ensure(name, version, async () => {
       const project = await finder.project(name);
-      const file = project.candidates.find((c) => c.file.filename === filename)?.file;
-      if (!file) {
+      const candidate = project.candidates.find((c) => c.file.filename === filename);
+      if (!candidate) {
         throw new PackageError(`${filename} (${name} ${version}) is not offered by any configured index or wheel dir`, 'check pypi.index_url, or re-run `ol pkg lock` if the lock is out of date');
       }
-      return { data: await finder.download(file, lockHash), filename };
+      return finder.wheel(candidate, lockHash);
     });
   }
 }

@@ -49,8 +49,9 @@ export class Resolver {
     private readonly opts: ResolverOptions,
   ) {}
 
-  async resolve(roots: Requirement[]): Promise<Pin[]> {
-    const constraints = roots.filter((r) => evaluateMarker(r.marker, this.target.markers)).map((req) => ({ req, from: FUNCTION }));
+  /** `from` names who asks for the roots in messages ("the function", "the build of b 1.0"). */
+  async resolve(roots: Requirement[], from = FUNCTION): Promise<Pin[]> {
+    const constraints = roots.filter((r) => evaluateMarker(r.marker, this.target.markers)).map((req) => ({ req, from }));
     const result = await this.solve({ pins: new Map(), constraints });
     if (result) return [...result.pins.values()];
     const reasons = [...this.conflicts].slice(0, 6);

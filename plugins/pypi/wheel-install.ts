@@ -2,11 +2,13 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { PackageError } from './package-error';
 import { unsafeWheel } from './wheel-metadata';
+import { RECORD_ENTRY, WheelRecord } from './wheel-record';
 import { eachZipEntry, traversalEntry, type ZipEntry } from './zip-reader';
 
 /**
  * Unpack a wheel into `target` (which must not exist yet) without running any
- * of its code: files only, no links, nothing outside `target`. The
+ * of its code: files only, no links, nothing outside `target`, every file
+ * checked against the wheel's RECORD (hash and size) before it is written. The
  * `<name>.data/purelib` and `platlib` trees go to the top level, as pip does;
  * scripts, headers and data files are not installed (a sandbox imports
  * packages, it does not run their console scripts).
@@ -15,16 +17,19 @@ export async function installWheel(wheel: Buffer, filename: string, target: stri
   await fs.mkdir(target, { recursive: false, mode: 0o755 });
   let bytes = 0;
   try {
+    const record = await readRecord(wheel, filename);
     await eachZipEntry(wheel, async (e) => {
       const rel = destination(e, filename);
-      if (rel === null) return;
-      const out = path.join(target, rel);
       if (e.isDirectory) {
-        await fs.mkdir(out, { recursive: true, mode: 0o755 });
+        if (rel !== null) await fs.mkdir(path.join(target, rel), { recursive: true, mode: 0o755 });
         return;
       }
-      await fs.mkdir(path.dirname(out), { recursive: true, mode: 0o755 });
+      // Every file, installed or skipped, must be the one RECORD lists.
       const data = await e.read();
+      record.verify(e.name, data);
+      if (rel === null) return;
+      const out = path.join(target, rel);
+      await fs.mkdir(path.dirname(out), { recursive: true, mode: 0o755 });
       // 'wx': never follow or overwrite something already there (a duplicate entry is refused).
       await fs.writeFile(out, data, { flag: 'wx', mode: e.mode & 0o111 ? 0o755 : 0o644 });
       bytes += data.length;
@@ -37,6 +42,15 @@ export async function installWheel(wheel: Buffer, filename: string, target: stri
     throw new PackageError(`cannot install ${filename}: ${(e as Error).message}`, 'the wheel is malformed or unsafe; pin another version or ask the package maintainer');
   }
   return bytes;
+}
+
+async function readRecord(wheel: Buffer, filename: string): Promise<WheelRecord> {
+  let found: WheelRecord | undefined;
+  await eachZipEntry(wheel, async (e) => {
+    if (!found && RECORD_ENTRY.test(e.name)) found = WheelRecord.parse((await e.read()).toString('utf8'), e.name, filename);
+  });
+  if (!found) throw new PackageError(`refusing to install ${filename}: it has no .dist-info/RECORD, so its files cannot be checked`, 'this is not a valid wheel; pin another version or ask the package maintainer');
+  return found;
 }
 
 /** Where an entry goes, relative to the target; null to skip it. Unsafe entries throw. */

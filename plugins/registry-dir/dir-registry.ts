@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { inject, injectable, Tokens } from '../../core';
-import type { FunctionRegistry, FunctionSource, Logger, WorkerPaths } from '../../core';
+import type { FunctionRegistry, FunctionSource, Logger, UploadInfo, WorkerPaths } from '../../core';
 import { withDefaults, type RegistryDirConfig } from './config';
 import { dirVersion } from './dir-version';
 import type { ArchiveLimits } from './entry-policy';
@@ -11,6 +11,7 @@ import { checkName, isValidName } from './function-name';
 import { KeyedLock } from './keyed-lock';
 import { RegistryError } from './registry-error';
 import { makeScratchDir, moveAway, swapInto, sweepScratch } from './upload-dir';
+import { readUploadInfo, writeUploadInfo } from './upload-info';
 
 /** How often lookup looks again when installs of the same name keep swapping under it. */
 const LOOKUP_ATTEMPTS = 5;
@@ -33,6 +34,8 @@ export class DirRegistry implements FunctionRegistry {
   private readonly swapping = new Map<string, Promise<void>>();
   /** Bumped when any swap starts or ends. */
   private swapEpoch = 0;
+  /** The owner each upload recorded, read once per version (lookup runs on every request). */
+  private readonly uploadOwners = new Map<string, { version: string; owner?: string }>();
   private prepared?: Promise<void>;
 
   constructor(
@@ -84,13 +87,14 @@ export class DirRegistry implements FunctionRegistry {
     return [...names].sort();
   }
 
-  async install(name: string, archive: Buffer): Promise<FunctionSource> {
+  async install(name: string, archive: Buffer, upload: UploadInfo = {}): Promise<FunctionSource> {
     checkName(name);
     await this.start();
     return this.lock.run(name, async () => {
       const scratch = await makeScratchDir(this.uploadDir, name);
       try {
         const root = await extractArchive(archive, scratch, this.limits);
+        await writeUploadInfo(root, upload);
         const codeDir = path.join(this.uploadDir, name);
         // Taken before the swap (renaming the directory leaves its entries' stats
         // alone), so it describes what we installed even if another writer
@@ -105,8 +109,8 @@ export class DirRegistry implements FunctionRegistry {
           this.swapping.delete(name);
           this.swapEpoch++;
         }
-        const source = { name, version, codeDir };
-        this.log.info({ function: name, version: source.version, bytes: archive.length }, 'function installed');
+        const source: FunctionSource = upload.owner === undefined ? { name, version, codeDir } : { name, version, codeDir, owner: upload.owner };
+        this.log.info({ function: name, version: source.version, owner: upload.owner, bytes: archive.length }, 'function installed');
         return source;
       } catch (e) {
         if (e instanceof RegistryError) this.log.warn({ function: name, err: e.message }, 'upload refused');
@@ -123,6 +127,7 @@ export class DirRegistry implements FunctionRegistry {
     return this.lock.run(name, async () => {
       const away = await moveAway(path.join(this.uploadDir, name), this.uploadDir, name);
       if (away) {
+        this.uploadOwners.delete(name);
         await fs.rm(away, { recursive: true, force: true });
         this.log.info({ function: name }, 'function removed');
         return true;
@@ -145,9 +150,20 @@ export class DirRegistry implements FunctionRegistry {
   private async find(name: string): Promise<FunctionSource | null> {
     for (const root of this.roots()) {
       const codeDir = path.join(root, name);
-      if (await isFunctionDir(codeDir)) return { name, version: await dirVersion(codeDir), codeDir };
+      if (!(await isFunctionDir(codeDir))) continue;
+      const version = await dirVersion(codeDir);
+      const owner = root === this.uploadDir ? await this.uploadOwner(name, codeDir, version) : undefined;
+      return owner === undefined ? { name, version, codeDir } : { name, version, codeDir, owner };
     }
     return null;
+  }
+
+  private async uploadOwner(name: string, codeDir: string, version: string): Promise<string | undefined> {
+    const known = this.uploadOwners.get(name);
+    if (known?.version === version) return known.owner;
+    const { owner } = await readUploadInfo(codeDir);
+    this.uploadOwners.set(name, { version, owner });
+    return owner;
   }
 
   private async readOnlyHome(name: string): Promise<string | null> {

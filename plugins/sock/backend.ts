@@ -26,12 +26,12 @@ import {
   type ZygotePool,
 } from '../../core';
 import type { SockConfig } from './config';
-import { launcherArgs } from './launcher-command';
+import { launcherArgs, launcherEnvInput } from './launcher-command';
 import { runtimeDir } from './runtime-location';
 import { SandboxDirs } from './sandbox-dirs';
 import { LeakedCgroups } from './leaked-cgroups';
 import { SockSandbox } from './sandbox';
-import { forkFromZygote, startZygote, type LaunchVariant } from './zygote-sandbox';
+import { forkChildZygote, forkFromZygote, startZygote, type LaunchVariant } from './zygote-sandbox';
 
 /**
  * SOCK sandboxes: each instance is the Python runtime started by ol-launcher
@@ -104,8 +104,8 @@ export class SockBackend implements SandboxBackend {
   }
 
   /** Zygotes: a fork server that imported `modules` (plugins/sock/zygote-sandbox.ts). */
-  createZygote(template: LoadedFunction, modules: string[]): Promise<Zygote> {
-    return startZygote(this, template, modules, this.config.python);
+  createZygote(template: LoadedFunction, modules: string[], parent?: Zygote): Promise<Zygote> {
+    return parent ? forkChildZygote(this, this.config, parent, template, modules) : startZygote(this, template, modules, this.config.python);
   }
 
   /** Zygotes: a sandbox for `fn` whose runtime `parent` forks into it. */
@@ -144,14 +144,17 @@ export class SockBackend implements SandboxBackend {
     const sandbox = new SockSandbox({ id, fn, cgroup, dirs, config: this.config, log: this.log, onGone, onServing, syscallName, onLeak });
     this.live.add(sandbox);
     let args: string[];
+    let envInput: Buffer | undefined;
     try {
-      args = launcherArgs({ fn, config: this.config, rootDir: dirs.root, scratchDir: dirs.scratch, runtimeDir: this.runtime, cgroupProcsFiles: cgroup.procsFiles, additions, program: variant.program, keepCaps: variant.keepCaps });
+      const plan = { fn, config: this.config, rootDir: dirs.root, scratchDir: dirs.scratch, runtimeDir: this.runtime, cgroupProcsFiles: cgroup.procsFiles, additions, program: variant.program, hold: variant.hold, keepCaps: variant.keepCaps, withoutCustomizerEnv: variant.withoutCustomizerEnv };
+      args = launcherArgs(plan);
+      envInput = launcherEnvInput(plan);
     } catch (e) {
       await sandbox.destroy('invalid function config');
       throw e;
     }
     const startedAt = performance.now();
-    await sandbox.start(path.resolve(this.config.launcher), args);
+    await sandbox.start(path.resolve(this.config.launcher), args, envInput);
     this.startSeconds.observe({ function: fn.name }, (performance.now() - startedAt) / 1000);
     this.log.info({ sandbox: id, fn: fn.name, pid: sandbox.pid }, 'sandbox started');
     return sandbox;

@@ -6,6 +6,8 @@ import { RUNTIME_MOUNT, RUNTIME_SCRIPT } from './runtime-location';
 
 /** The status fd number in the launcher and the program (stdio index 3 of the spawn). */
 export const STATUS_FD = 3;
+/** The fd the launcher reads the customizers' variables from (stdio index 4 of the spawn), see launcherEnvInput. */
+export const ENV_FD = 4;
 
 /** Inside the sandbox: the scratch dir, the runtime's socket in it, and the code. */
 export const SCRATCH_MOUNT = '/host';
@@ -34,6 +36,10 @@ export interface LaunchPlan {
   program?: string[];
   /** Zygotes: keep root and its capabilities (ol-launcher --keep-caps, no --uid/--gid). */
   keepCaps?: boolean;
+  /** Zygote forks: no program; the sandbox waits for the forked process's exit status on this FIFO (ol-launcher --hold). */
+  hold?: string;
+  /** Zygote leaves: the program (a holder) does not get the customizers' variables; the forked runtime does. */
+  withoutCustomizerEnv?: boolean;
 }
 
 /** The ol-launcher argv (see native/README.md) for one sandbox running the Python runtime. */
@@ -55,15 +61,39 @@ export function launcherArgs(plan: LaunchPlan): string[] {
     '--dev', '/dev',
     '--hostname', config.hostname,
     ...networkArgs(config, add.netns),
-    ...Object.entries({ ...sandboxEnv(fn), ...add.env }).flatMap(([k, v]) => ['--setenv', k, v]),
+    // The function's own variables (ol.yaml, as public as its code) on the command line; the customizers' (secrets among them) on --env-fd.
+    ...Object.entries(sandboxEnv(fn)).filter(([k]) => !(k in customizerEnv(plan))).flatMap(([k, v]) => ['--setenv', k, v]),
+    ...(launcherEnvInput(plan) ? ['--env-fd', String(ENV_FD)] : []),
     ...(add.seccompFilter ? ['--seccomp', add.seccompFilter] : []),
     ...Object.entries(config.rlimits ?? {}).flatMap(([name, [soft, hard]]) => ['--rlimit', name, String(soft), String(hard)]),
     ...(plan.keepCaps ? ['--keep-caps'] : ['--uid', String(config.uid), '--gid', String(config.gid)]),
     '--chdir', SCRATCH_MOUNT,
-    '--',
-    ...(plan.program ?? runtimeCommand(fn, config.python)),
-    ...(add.pythonPaths ?? []).flatMap((p) => ['--path', p]),
+    ...(plan.hold ? ['--hold', plan.hold] : ['--', ...(plan.program ?? runtimeCommand(fn, config.python)), ...(add.pythonPaths ?? []).flatMap((p) => ['--path', p])]),
   ];
+}
+
+/**
+ * What the launcher reads on --env-fd (NAME=VALUE entries, each ended by a
+ * NUL byte), or undefined when no customizer added a variable. A value on
+ * the command line would be in /proc/<launcher pid>/cmdline, readable by
+ * every user of the host while the instance runs.
+ */
+export function launcherEnvInput(plan: LaunchPlan): Buffer | undefined {
+  const env = customizerEnv(plan);
+  return Object.keys(env).length ? envEntries(env) : undefined;
+}
+
+/** NUL-terminated NAME=VALUE entries; errors name the variable, never its value. */
+export function envEntries(env: Record<string, string>): Buffer {
+  for (const [name, value] of Object.entries(env)) {
+    if (!ENV_NAME.test(name)) throw new Error(`a sandbox customizer plugin set the environment variable name ${JSON.stringify(name)}, which is invalid; fix that plugin`);
+    if (value.includes('\0')) throw new Error(`the value a sandbox customizer plugin set for environment variable ${name} contains a NUL byte, which no process environment can hold; fix that plugin`);
+  }
+  return Buffer.from(Object.entries(env).map(([k, v]) => `${k}=${v}\0`).join(''));
+}
+
+function customizerEnv(plan: LaunchPlan): Record<string, string> {
+  return plan.withoutCustomizerEnv ? {} : (plan.additions?.env ?? {});
 }
 
 /** A customizer's shared network namespace wins over the per-sandbox one of `network: none`. */

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../../core';
 import { within } from './deadline';
+import { ENV_FD } from './launcher-command';
 import { OutputLog } from './output-log';
 import { StatusLines } from './status-lines';
 
@@ -45,9 +46,16 @@ export class LauncherProcess {
     });
   }
 
-  static spawn(file: string, args: string[], log: Logger, fields: Record<string, unknown>): LauncherProcess {
-    // stdio 3 is the status pipe; the environment is empty (the sandbox's comes from --setenv).
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: {} });
+  /** `envInput`: what the launcher reads on --env-fd (launcherEnvInput), written to stdio ENV_FD and closed. */
+  static spawn(file: string, args: string[], log: Logger, fields: Record<string, unknown>, envInput?: Buffer): LauncherProcess {
+    // stdio 3 is the status pipe; the environment is empty (the sandbox's comes from --setenv and --env-fd).
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...(envInput ? ['pipe' as const] : [])], env: {} });
+    if (envInput) {
+      const input = child.stdio[ENV_FD] as Writable;
+      // EPIPE: the launcher failed before reading it; its exit status and stderr say why.
+      input.on('error', () => undefined);
+      input.end(envInput, () => input.destroy());
+    }
     return new LauncherProcess(child, log, fields);
   }
 

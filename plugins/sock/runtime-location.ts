@@ -3,10 +3,10 @@ import * as path from 'node:path';
 
 /** Where the runtime is mounted inside every sandbox, and the script in it. */
 export const RUNTIME_MOUNT = '/runtime';
-export const RUNTIME_SCRIPT = 'ol_runtime.py';
+export const RUNTIME_SCRIPT = 'ol_serve.py';
 
 /**
- * The host directory holding ol_runtime.py. The Python file is not compiled,
+ * The host directory holding the runtime. The Python files are not compiled by tsc,
  * so from dist/plugins/sock/ it is found in the source tree; a packaged build
  * may copy it next to the compiled plugin instead.
  */

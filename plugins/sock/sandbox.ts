@@ -79,10 +79,10 @@ export class SockSandbox implements Sandbox {
   }
 
   /** Spawn the launcher and wait for `pid N` and then `ready`; on failure, everything is torn down and a SandboxStartError thrown. */
-  async start(launcherPath: string, args: string[]): Promise<void> {
+  async start(launcherPath: string, args: string[], envInput?: Buffer): Promise<void> {
     const timeout = this.parts.config.start_timeout_ms;
     const startedAt = performance.now();
-    const launcher = LauncherProcess.spawn(launcherPath, args, this.parts.log, this.fields);
+    const launcher = LauncherProcess.spawn(launcherPath, args, this.parts.log, this.fields, envInput);
     this.launcher = launcher;
 
     const pidLine = await launcher.nextStatusLine(timeout);

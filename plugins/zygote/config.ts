@@ -8,6 +8,8 @@ export interface TreeNodeConfig {
 /** The `zygote:` section of the worker config. */
 export interface ZygoteConfig {
   tree: TreeNodeConfig[];
+  /** A root zygote (the runtime, no package): serves functions no other node matches, and every other zygote forks from it. */
+  root: boolean;
   /** Grow the tree from the package sets functions actually use. */
   learn: boolean;
   /** Cold starts of one package set before a zygote is made for it. */
@@ -42,6 +44,7 @@ export const configSchema = {
   $defs: { node: treeNode },
   properties: {
     tree: { type: 'array', items: { $ref: '#/$defs/node' }, default: [], description: 'configured zygotes: nodes with packages (name==version) and children' },
+    root: { type: 'boolean', default: false, description: 'a root zygote without packages: functions with none are forked from it too, and top-level zygotes fork from it' },
     learn: { type: 'boolean', default: true },
     learn_after: { type: 'integer', minimum: 1, maximum: 1000, default: 2 },
     max_zygotes: { type: 'integer', minimum: 1, maximum: 1000, default: 16 },

@@ -15,6 +15,7 @@ import {
   type SandboxAdditions,
   type SandboxBackend,
   type SandboxCustomizer,
+  type SuitabilityReason,
   type WorkerPaths,
   type Zygote,
   type ZygotePool,
@@ -26,15 +27,22 @@ import { ZygoteTree, keyOf, type TreeNode } from './tree';
 
 type ZygoteBackend = Required<Pick<SandboxBackend, 'createZygote' | 'forkFrom'>>;
 
+
 /** How often idle zygotes are checked against memory pressure. */
 const PRESSURE_CHECK_MS = 5000;
+/** A zygote's child seen before a fork is looked at again this many times, this far apart (see inspect()). */
+const CHILD_RECHECKS = 10;
+const CHILD_RECHECK_MS = 10;
 
 /**
  * Serves new sandboxes by forking them from zygotes of the tree, and owns the
  * zygotes' life: started on first need, reference-counted by their live
- * instances, paused while unused, evicted (least recently used, idle only)
- * past max_zygotes or under memory pressure, recreated when they died,
- * retired when they became unfit to fork from. Also the SandboxCustomizer
+ * instances (and child zygotes), paused while unused, evicted (least
+ * recently used, idle only) past max_zygotes or under memory pressure,
+ * recreated when they died, retired when they became unfit to fork from. A
+ * child node's zygote is forked from its parent's (it imports only what the
+ * parent lacks), as in SOCK; it holds a reference on the parent, whose pid
+ * namespace it lives in. Also the SandboxCustomizer
  * that mounts package_dirs packages for functions' `imports`.
  */
 @injectable()
@@ -55,7 +63,7 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
     @inject(Tokens.Metrics) metrics: Metrics,
     @inject(ZygoteSuitabilityPoint.token) private readonly suitability: ZygoteSuitability,
   ) {
-    this.tree = new ZygoteTree(config.tree);
+    this.tree = new ZygoteTree(config.tree, config.root);
     this.emptyDir = path.join(paths.root, 'zygotes', 'empty');
     this.forks = metrics.counter({ name: 'ol_zygote_forks_total', help: 'Sandboxes asked of a zygote, by result: forked, or fallback to a fresh sandbox (fork failed)', labelNames: ['result'] });
     this.retired = metrics.counter({ name: 'ol_zygotes_retired_total', help: 'Zygotes destroyed, by reason: evicted, unsuitable, died', labelNames: ['reason'] });
@@ -86,13 +94,11 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
     if (fn.role || !backend.createZygote || !backend.forkFrom) return null;
     const node = await this.nodeFor(fn);
     if (!node) return null;
-    node.refs++; // before any await: an idle-pause must not race the fork
-    clearTimeout(node.pauseTimer);
-    node.lastUsed = Date.now();
+    this.hold(node); // before any await: an idle-pause must not race the fork
     try {
       const zygote = await this.ready(node, backend as ZygoteBackend);
       if (!(await this.stillFit(node, zygote))) {
-        node.refs--;
+        this.unref(node);
         return null;
       }
       const sandbox = await backend.forkFrom(zygote, fn);
@@ -101,7 +107,7 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
       this.forks.inc({ result: 'forked' });
       return sandbox;
     } catch (e) {
-      node.refs--;
+      this.unref(node);
       this.forks.inc({ result: 'fallback' });
       this.log.warn({ fn: fn.name, zygote: node.pins, err: (e as Error).message }, 'zygote fork failed; starting a fresh sandbox instead');
       return null;
@@ -111,7 +117,7 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
   /** The deepest node for the function's suitable packages (learning a new one if the policy says so). */
   private async nodeFor(fn: LoadedFunction): Promise<TreeNode | null> {
     const pkgs = functionPackages(fn, this.config.package_dirs);
-    if (!pkgs.length) return null;
+    if (!pkgs.length) return this.tree.deepest([]);
     const usable = await this.suitablePackages(pkgs);
     const pins = pinsOf(usable);
     let node = this.tree.deepest(pins);
@@ -122,7 +128,11 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
         node = learned;
       }
     }
-    if (node && !node.packages) node.packages = usable.filter((p) => node!.pins.includes(pinOf(p)));
+    // Ancestors too: a parent may be started for a child before any function needed it directly.
+    for (let n = node; n && !n.packages; n = n.parent) {
+      const pins = new Set(n.pins);
+      n.packages = usable.filter((p) => pins.has(pinOf(p)));
+    }
     return node;
   }
 
@@ -165,7 +175,7 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
     if (z) {
       this.retired.inc({ reason: 'died' });
       this.log.warn({ zygote: node.pins }, 'zygote died; recreating it');
-      node.zygote = undefined;
+      this.drop(node);
     }
     let pending = this.starting.get(node);
     if (!pending) {
@@ -176,26 +186,102 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
   }
 
   private async startZygote(node: TreeNode, backend: ZygoteBackend): Promise<Zygote> {
+    const started = performance.now();
+    const parent = await this.readyParent(node, backend); // held first: making room must not evict it
     await this.makeRoom();
     const modules = (node.packages ?? []).flatMap((p) => p.modules);
-    const started = performance.now();
-    const zygote = await backend.createZygote(this.template(node, modules), modules);
+    const template = this.template(node, modules);
+    let zygote: Zygote | undefined;
+    if (parent) {
+      try {
+        zygote = await backend.createZygote(template, modules, parent);
+        node.holdsParent = true;
+      } catch (e) {
+        this.unref(node.parent!);
+        this.log.warn({ zygote: node.pins, parent: node.parent!.pins, err: (e as Error).message }, 'cannot fork a zygote from its parent; starting it on its own');
+      }
+    }
+    zygote ??= await backend.createZygote(template, modules);
     node.zygote = zygote;
-    this.log.info({ zygote: node.pins, sandbox: zygote.sandbox.id, modules, ms: Math.round(performance.now() - started) }, 'zygote started');
+    this.log.info({ zygote: node.pins, sandbox: zygote.sandbox.id, modules, forkedFrom: node.holdsParent ? node.parent!.pins : null, ms: Math.round(performance.now() - started) }, 'zygote started');
     return zygote;
+  }
+
+  /** The parent's zygote, running and fit, with a reference held for the child about to fork from it; null: start the child on its own. */
+  private async readyParent(node: TreeNode, backend: ZygoteBackend): Promise<Zygote | null> {
+    const parent = node.parent;
+    if (!parent || parent.retired) return null;
+    this.hold(parent);
+    try {
+      const zygote = await this.ready(parent, backend);
+      if (await this.stillFit(parent, zygote)) return zygote;
+    } catch (e) {
+      this.log.warn({ zygote: parent.pins, err: (e as Error).message }, 'cannot start the parent zygote; starting its child on its own');
+    }
+    this.unref(parent);
+    return null;
+  }
+
+  /** One more user (an instance, a child zygote, a fork in progress): no pause until it is gone. */
+  private hold(node: TreeNode): void {
+    node.refs++;
+    clearTimeout(node.pauseTimer);
+    node.lastUsed = Date.now();
+  }
+
+  /** One user less: an unused zygote is paused after pause_after_ms; a retired one is destroyed as its last user goes. */
+  private unref(node: TreeNode): void {
+    node.refs--;
+    if (node.refs > 0) return;
+    if (node.retired) {
+      void this.destroyZygote(node, `retired: ${node.retired}`);
+      return;
+    }
+    clearTimeout(node.pauseTimer);
+    node.pauseTimer = setTimeout(() => void this.pauseUnused(node), this.config.pause_after_ms);
+    node.pauseTimer.unref();
+  }
+
+  /** Forget the node's zygote (it is gone or going), releasing its hold on the parent. */
+  private drop(node: TreeNode): Zygote | undefined {
+    const z = node.zygote;
+    node.zygote = undefined;
+    if (node.holdsParent) {
+      node.holdsParent = false;
+      this.unref(node.parent!);
+    }
+    return z;
+  }
+
+  private async destroyZygote(node: TreeNode, why: string): Promise<void> {
+    await this.drop(node)?.sandbox.destroy(why);
   }
 
   /** Before every fork, the zygote itself (cheaply, from /proc): a thread or fd appeared since it started? Then retire it. */
   private async stillFit(node: TreeNode, zygote: Zygote): Promise<boolean> {
     if (!this.config.check) return true;
-    const reasons = await this.suitability.inspect(zygote.serverPid, zygote.baselineFds).catch((e) => [{ kind: 'inspect-failed', unsafe: true, detail: (e as Error).message }]);
+    const reasons = await this.inspect(zygote);
     if (!reasons.length) return true;
+    // Destroyed once its last user is gone (unref): live instances and child zygotes are in its pid namespace.
     node.retired = reasons.map((r) => r.kind).join(', ');
     this.retired.inc({ reason: 'unsuitable' });
     this.log.error({ zygote: node.pins, reasons: reasons.map((r) => r.detail) }, 'zygote became unfit to fork from; retired (its functions start fresh)');
-    node.zygote = undefined;
-    await zygote.sandbox.destroy('the zygote became unfit to fork from');
     return false;
+  }
+
+  /**
+   * The zygote's unsafe findings. A child process may be the zygote's
+   * transient spare-maker (ol_zygote.py forks one after each request, and it
+   * exits within milliseconds): look again before holding a child against it.
+   */
+  private async inspect(zygote: Zygote): Promise<SuitabilityReason[]> {
+    const look = () => this.suitability.inspect(zygote.serverPid, zygote.baselineFds).catch((e): SuitabilityReason[] => [{ kind: 'inspect-failed', unsafe: true, detail: (e as Error).message }]);
+    let reasons = await look();
+    for (let i = 0; i < CHILD_RECHECKS && reasons.length && reasons.every((r) => r.kind === 'child-process'); i++) {
+      await new Promise((r) => setTimeout(r, CHILD_RECHECK_MS));
+      reasons = await look();
+    }
+    return reasons;
   }
 
   /** The synthetic function a zygote sandbox is started for. */
@@ -203,7 +289,7 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
     const pkgs = node.packages ?? [];
     const fromResolver = pkgs.filter((p) => !this.config.package_dirs.some((d) => p.dir.startsWith(d + '/')));
     return {
-      name: `zygote.${keyOf(node.pins).replace(/[^A-Za-z0-9.=-]+/g, '_').slice(0, 80)}`,
+      name: node.pins.length ? `zygote.${keyOf(node.pins).replace(/[^A-Za-z0-9.=-]+/g, '_').slice(0, 80)}` : 'zygote.root',
       version: 'zygote',
       codeDir: this.emptyDir,
       role: 'zygote',
@@ -228,11 +314,9 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
   private async evictIdle(count: number, why: string): Promise<void> {
     const idle = [...this.tree.nodes.values()].filter((n) => n.zygote && n.refs === 0).sort((a, b) => a.lastUsed - b.lastUsed);
     for (const node of idle.slice(0, count)) {
-      const z = node.zygote!;
-      node.zygote = undefined;
       this.retired.inc({ reason: 'evicted' });
       this.log.info({ zygote: node.pins, why }, 'zygote evicted');
-      await z.sandbox.destroy(`evicted: ${why}`);
+      await this.destroyZygote(node, `evicted: ${why}`);
     }
   }
 
@@ -246,16 +330,12 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
     return { mounts: pkgs.map((p) => ({ source: p.dir, target: mountTarget(p) })), pythonPaths: pkgs.map(mountTarget) };
   }
 
-  /** An instance is gone: one reference less on its zygote; one unused for pause_after_ms is paused. */
+  /** An instance is gone: one reference less on its zygote. */
   async release(sandboxId: string): Promise<void> {
     const node = this.leaves.get(sandboxId);
     if (!node) return;
     this.leaves.delete(sandboxId);
-    node.refs--;
-    if (node.refs > 0) return;
-    clearTimeout(node.pauseTimer);
-    node.pauseTimer = setTimeout(() => void this.pauseUnused(node), this.config.pause_after_ms);
-    node.pauseTimer.unref();
+    this.unref(node);
   }
 
   private async pauseUnused(node: TreeNode): Promise<void> {

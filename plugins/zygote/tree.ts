@@ -21,6 +21,8 @@ export interface TreeNode {
   forks: number;
   /** Set when it must not be used again (unsuitable): functions needing it start fresh or use an ancestor. */
   retired?: string;
+  /** Its zygote was forked from the parent's, which must outlive it (it holds one of the parent's refs). */
+  holdsParent?: boolean;
 }
 
 export const keyOf = (pins: string[]) => pins.join(' ');
@@ -30,26 +32,29 @@ export const keyOf = (pins: string[]) => pins.join(' ');
  * a function is served by the deepest node whose pins are all among its own
  * (same name and version); a package set seen in `learnAfter` cold starts
  * with no node of its own becomes a node, under the deepest node it contains.
+ * With `root`, a node without packages (the runtime alone) is the parent of
+ * every top-level node and serves functions that no other node matches.
  */
 export class ZygoteTree {
   readonly nodes = new Map<string, TreeNode>();
   private readonly seen = new Map<string, number>();
 
-  constructor(config: TreeNodeConfig[]) {
+  constructor(config: TreeNodeConfig[], root = false) {
+    const top = root ? this.insert([], null, 'config') : null;
     const add = (cfg: TreeNodeConfig, parent: TreeNode | null) => {
       const pins = [...new Set([...(parent?.pins ?? []), ...cfg.packages.map(normalizePin)])].sort();
       const node = this.insert(pins, parent, 'config');
       for (const child of cfg.children ?? []) add(child, node);
     };
-    for (const cfg of config) add(cfg, null);
+    for (const cfg of config) add(cfg, top);
   }
 
-  /** The deepest usable node whose pins are a subset of `pins`. */
+  /** The deepest usable node whose pins are a subset of `pins` (the root, if there is one, matches every set). */
   deepest(pins: string[]): TreeNode | null {
     const have = new Set(pins);
     let best: TreeNode | null = null;
     for (const node of this.nodes.values()) {
-      if (node.retired || !node.pins.length || !node.pins.every((p) => have.has(p))) continue;
+      if (node.retired || !node.pins.every((p) => have.has(p))) continue;
       if (!best || node.pins.length > best.pins.length) best = node;
     }
     return best;
@@ -82,6 +87,7 @@ export class ZygoteTree {
       state: n.retired ? `retired: ${n.retired}` : n.zygote ? n.zygote.sandbox.state : 'not started',
       instances: n.refs,
       forks: n.forks,
+      forkedFromParent: Boolean(n.holdsParent),
       children: n.children.map(view),
     });
     return [...this.nodes.values()].filter((n) => !n.parent).map(view);

@@ -1,10 +1,11 @@
 import { test, after } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { archiveOf } from '../../registry-dir/test/fixtures';
 import { startWorker, type RunningWorker } from '../../../test/helpers/worker-fixture';
+import { readV1, until } from './v1-sandbox';
 
 /**
  * cgroup keys from ol.yaml and X-OL-Cgroup on this host's cgroup v1
@@ -34,29 +35,7 @@ writeFn('notallowed', 'cgroup:\n  cpu.max.burst: 1000\n');
 let w: RunningWorker;
 const MiB = 1024 * 1024;
 
-/** The one sandbox cgroup of this worker in a v1 hierarchy. */
-function sandboxDir(hierarchy: string): string {
-  const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.split(':')[1]?.split(',').includes(hierarchy))!.split(':')[2];
-  const scopeDir = path.join('/sys/fs/cgroup', hierarchy, own, w.worker.paths.scope);
-  const dirs = readdirSync(scopeDir, { withFileTypes: true }).filter((e) => e.isDirectory());
-  assert.equal(dirs.length, 1, `one sandbox cgroup in ${scopeDir}`);
-  return path.join(scopeDir, dirs[0].name);
-}
-const v1 = (hierarchy: string, file: string) => readFileSync(path.join(sandboxDir(hierarchy), file), 'utf8').trim();
-
-/** Polls a cgroup file the test reads while a request runs (the test observes; the product waits on nothing). */
-async function until(read: () => string, want: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    let got = '';
-    try {
-      got = read();
-    } catch {}
-    if (got === want) return;
-    if (Date.now() > end) assert.fail(`still ${got}, expected ${want}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const v1 = (hierarchy: string, file: string) => readV1(w, hierarchy, file);
 
 test('start a worker on cgroup v1 with the default cgroup policy', async () => {
   w = await startWorker([`registry-dir.dirs=[${fnDir}]`, 'scheduler-fifo.pause_idle=false']);

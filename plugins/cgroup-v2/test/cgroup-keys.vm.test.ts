@@ -24,6 +24,7 @@ writeFn(
   'cgroup:\n  memory.high: 96M\n  memory.low: 4M\n  memory.oom.group: 1\n  cpu.weight: 300\n  cpu.max: "80000 100000"\n  cpuset.cpus: "0"\n  pids.max: 40\n',
   'import time\ndef f(event):\n    time.sleep(event.get("s", 0))\n    b = bytearray(24 * 1024 * 1024)\n    for i in range(0, len(b), 4096): b[i] = 1\n    t = time.process_time()\n    while time.process_time() - t < 0.05: pass\n    return "ok"\n',
 );
+writeFn('spinner', 'limits:\n  timeout_ms: 3000\n', 'def f(event):\n    while True: pass\n');
 
 let w: RunningWorker;
 before(async () => {
@@ -93,6 +94,14 @@ test('cgroup v2: X-OL-Usage has CPU user/system, the memory peak and throttling 
   // Linux 6.12+ resets memory.peak per invocation; older kernels give the instance's peak.
   const [major, minor] = os.release().split('.').map(Number);
   assert.equal(u.memory_peak_scope, major > 6 || (major === 6 && minor >= 12) ? 'invocation' : 'instance');
+});
+
+test('cgroup v2: a run killed at its timeout still reports its CPU time and peak (read before its cgroup is removed)', async () => {
+  const r = await w.run('spinner', {});
+  assert.equal(r.status, 504, r.text);
+  const u = Object.fromEntries(String(r.headers['x-ol-usage']).split('; ').map((kv) => kv.split('=')));
+  assert.ok(Number(u.cpu_user_ms) + Number(u.cpu_system_ms) >= 1500, JSON.stringify(u));
+  assert.ok(Number(u.memory_peak_bytes) > 0, JSON.stringify(u));
 });
 
 test('cgroup v2: keys v1 lacks are accepted here, and out-of-range values are a 400 naming the range', async () => {

@@ -27,7 +27,10 @@ before(async () => {
   index.publish({ name: 'onlypre', version: '1.0rc1' });
   // Conflicts, sdists, Python versions.
   index.publish({ name: 'stubborn', version: '2.0', requires: ['lib<2'] });
-  index.publishSdist('sourceonly', '1.0');
+  index.publishSdist('sourceonly', '1.0', { 'setup.py': 'from setuptools import setup\nsetup(name="sourceonly", version="1.0")\n' });
+  // A wheel and an sdist of one version: the wheel is used (the sdist's build would fail).
+  index.publish({ name: 'both', version: '1.0' });
+  index.publishSdist('both', '1.0', { 'setup.py': 'raise SystemExit("never built")\n' });
   index.publish({ name: 'future', version: '2.0', requiresPython: '>=3.99' });
   index.publish({ name: 'future', version: '1.0' });
   index.publish({ name: 'native', version: '1.0', tag: 'cp311-cp311-win_amd64' });
@@ -100,8 +103,16 @@ test('an unresolvable conflict is explained in terms of who needs what', async (
   assert.match(e.hint ?? '', /relax or change/);
 });
 
-test('sdists are refused with a clear message; unknown projects are named', async () => {
-  assert.match((await failure(['sourceonly'])).message, /sourceonly .*only an sdist is published; sdists need a build sandbox, not supported yet/);
+test('a version with only an sdist needs a build sandbox; one with a wheel too uses the wheel; unknown projects are named', async () => {
+  const e = await failure(['sourceonly']);
+  assert.equal(e.status, 503);
+  assert.match(e.message, /sourceonly 1\.0 publishes only an sdist, and building it needs a sandbox backend/);
+  const r = makeResolver({ index_url: index.url });
+  try {
+    assert.deepEqual((await r.resolver.lock(['both'])).packages.map((p) => p.file), ['both-1.0-py3-none-any.whl']);
+  } finally {
+    r.cleanup();
+  }
   assert.match((await failure(['nosuchthing>=1'])).message, /the function needs nosuchthing>=1, but no configured index has a package named "nosuchthing"/);
   assert.match((await failure(['lib>=5'])).message, /no version of lib fits \(available: 2\.1, 1\.0\)/);
 });
@@ -166,6 +177,25 @@ test('a local wheel directory is one more source, installed like any other', asy
     assert.match(local.resolver.report('fn')!.lock.packages[1].sha256, /^[0-9a-f]{64}$/);
   } finally {
     local.cleanup();
+    r.cleanup();
+  }
+});
+
+test('a wheel whose files do not match its RECORD is refused, and nothing of it is installed', async () => {
+  index.publish({ name: 'tampered', version: '1.0', tampered: { 'tampered/__init__.py': 'import os; os.system("evil")\n' } });
+  index.publish({ name: 'unlisted', version: '1.0', unrecorded: [{ name: 'unlisted/extra.py', data: 'x = 1\n' }] });
+  index.publish({ name: 'resized', version: '1.0', files: { 'resized/__init__.py': 'VERSION = "1.0"\n' } });
+  const r = makeResolver({ index_url: index.url });
+  try {
+    const fn = functionDir(r.dir, 'fn', { 'f.py': 'def f(e): pass\n' });
+    await assert.rejects(r.resolver.resolve('fn', ['tampered'], fn), (e: any) =>
+      e.status === 422 && /refusing to install tampered-1\.0-py3-none-any\.whl: "tampered\/__init__\.py" does not match its sha256 hash in tampered-1\.0\.dist-info\/RECORD/.test(e.message) && /tampered with/.test(e.hint));
+    await assert.rejects(r.resolver.resolve('fn', ['unlisted'], fn), /refusing to install unlisted-1\.0-py3-none-any\.whl: "unlisted\/extra\.py" is not listed with a hash in unlisted-1\.0\.dist-info\/RECORD/);
+    assert.deepEqual(fs.readdirSync(path.join(r.dir, 'packages')), []);
+    // The checks pass for an intact wheel (RECORD itself is not hashed).
+    const ok = await r.resolver.resolve('fn', ['resized'], fn);
+    assert.equal(fs.readFileSync(path.join(ok.paths[0], 'resized/__init__.py'), 'utf8'), 'VERSION = "1.0"\n');
+  } finally {
     r.cleanup();
   }
 });

@@ -10,17 +10,30 @@ It imports the modules (and ol_runtime), writes "ready" on the status fd
 connection each. A request is one JSON object, with file descriptors
 attached (SCM_RIGHTS) in this order: one per name in "ns" (namespace files
 of the new sandbox, from /proc/<its init>/ns/), then "cgroups" cgroup.procs
-files opened for writing.
+files opened for writing, then a file holding the instance's environment
+(NAME=VALUE entries, each ended by a NUL byte). Only the instance reads that
+file, after the fork: the zygote never holds an environment value (a secret),
+so no later fork inherits one.
 
     {"ns": ["net", "uts", "ipc", "mnt"], "cgroups": 2,
-     "runtime": [ol_runtime.py arguments], "env": {...}, "uid": 65534, "gid": 65534,
+     "runtime": [ol_runtime.py arguments], "uid": 65534, "gid": 65534,
      "seccomp": base64 of a struct sock_filter array or null,
      "exit_fifo": "/host/.leaf-exit", "stdio_from": 2}
 
-The new instance (forked twice, see fork_leaf) answers on the same
-connection: "ready" once its function is loaded and its socket listens, or
+A spare (B, see start_spare), forked ahead of time and waiting in accept(),
+takes the request, enters the new sandbox and forks the instance (C). It
+answers on the same connection: "ready" once its function is loaded and its socket listens, or
 "error <reason>". The zygote itself answers only "error ..." when it
 cannot fork at all.
+
+A request for a child zygote has, instead of "runtime" and "seccomp",
+
+    "zygote": {"imports": [modules its parent lacks], "paths": [sys.path entries],
+               "fork_socket": "/host/fork.sock"}
+
+and the forked process imports them, keeps its privileges and the zygote's
+filter, answers "ready" once it listens on its own fork socket (in the new
+sandbox's root), and serves fork requests like this one.
 """
 
 import argparse
@@ -112,7 +125,7 @@ def answer(conn_fd, line):
 
 
 def enter_sandbox(req, ns_fds, cgroup_fds):
-    """In the first child (A): join the new sandbox's cgroups and namespaces, as root."""
+    """In the spare (B, pid 1 of its pid namespace): join the new sandbox's cgroups and namespaces, as root."""
     for fd in cgroup_fds:
         os.write(fd, b"0")  # "0": the writing process itself, in v1 and v2 alike
         os.close(fd)
@@ -131,24 +144,59 @@ def enter_sandbox(req, ns_fds, cgroup_fds):
                 os.close(out)
             except OSError:
                 pass
-    # A private copy of the mount namespace (for our own /proc), and a new pid namespace.
-    unshare(CLONE_NEWNS | CLONE_NEWPID, "mount, pid")
+    # A private copy of the mount namespace, for the /proc of our own pid namespace.
+    unshare(CLONE_NEWNS, "mount")
+
+
+def read_env(env_fd):
+    """The instance's environment from its env file (written by the worker, offset at its end)."""
+    chunks, pos = [], 0
+    while chunk := os.pread(env_fd, 1 << 16, pos):
+        chunks.append(chunk)
+        pos += len(chunk)
+    os.close(env_fd)
+    entries = b"".join(chunks).split(b"\0")[:-1]
+    return dict(e.decode().split("=", 1) for e in entries)
+
+
+def set_environ(env):
+    """os.environ = env, touching only what differs (clear() re-reads the mapping per key: slow in a fresh fork)."""
+    for name in [n for n in os.environ if n not in env]:
+        del os.environ[name]
+    for name, value in env.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
+
+
+def become_leaf_user(req, env_fd):
+    """In B, before it forks C: the instance's environment, no privilege left, the leaf filter. C inherits them."""
+    set_environ(read_env(env_fd))
+    drop_privileges(req["uid"], req["gid"])
+    if req.get("seccomp"):
+        install_seccomp(base64.b64decode(req["seccomp"]))
 
 
 def run_leaf(req, conn_fd):
     """In C, pid 2 of the new pid namespace: become a normal runtime serving the function."""
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    os.environ.clear()
-    os.environ.update(req.get("env", {}))
-    drop_privileges(req["uid"], req["gid"])
-    if req.get("seccomp"):
-        install_seccomp(base64.b64decode(req["seccomp"]))
     # Every instance must differ from its siblings: the zygote's PRNG state was copied.
     random.seed()
     # The zygote's own fds (listener, request fds, the exit fifo) are closed by now;
     # the packages' fds stay (the suitability check keeps unsafe ones out of zygotes).
     import ol_runtime
     sys.exit(ol_runtime.main(req["runtime"] + ["--status-fd", str(conn_fd)]))
+
+
+def run_zygote(req, conn_fd, env_fd):
+    """In C: become a child zygote, which imports what its parent lacks and serves forks from its own sandbox (root, privileges kept)."""
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    set_environ(read_env(env_fd))
+    spec = req["zygote"]
+    server = prepare(spec["imports"], spec["paths"], spec["fork_socket"])
+    answer(conn_fd, "ready")
+    os.close(conn_fd)
+    serve(*server)
+    return 0
 
 
 def reap_until(child, fifo_fd):
@@ -169,22 +217,19 @@ def reap_until(child, fifo_fd):
             return code
 
 
-def fork_leaf(req, conn_fd, ns_fds, cgroup_fds):
-    """Runs in A (the zygote's child). A -> B (pid 1, reaper) -> C (the runtime)."""
+def fork_leaf(req, conn_fd, ns_fds, cgroup_fds, env_fd):
+    """In the spare (B): enter the new sandbox, fork C (the runtime, or a child zygote), then reap until C exits."""
+    zygote = "zygote" in req
     try:
         enter_sandbox(req, ns_fds, cgroup_fds)
         fifo_fd = os.open(req["exit_fifo"], os.O_WRONLY)
-        b = os.fork()
-    except Exception as e:
-        answer(conn_fd, f"error cannot enter the new sandbox: {e}")
-        return 1
-    if b:
-        return 0  # A's job is done; B is re-parented to the zygote sandbox's init
-    try:
         try:
-            mount_proc()  # /proc of the new pid namespace
+            mount_proc()  # /proc of our pid namespace
         except OSError as e:
             sys.stderr.write(f"ol-zygote: {e}; /proc shows the sandbox's other processes\n")
+        # Done once, here, rather than in both B and C: C inherits it all.
+        if not zygote:
+            become_leaf_user(req, env_fd)
         c = os.fork()
     except Exception as e:
         answer(conn_fd, f"error cannot start the instance: {e}")
@@ -192,16 +237,19 @@ def fork_leaf(req, conn_fd, ns_fds, cgroup_fds):
     if c == 0:
         os.close(fifo_fd)
         try:
-            code = run_leaf(req, conn_fd)
+            code = run_zygote(req, conn_fd, env_fd) if zygote else run_leaf(req, conn_fd)
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else 1
         except BaseException as e:
-            answer(conn_fd, f"error the forked instance failed to start: {type(e).__name__}: {e}")
+            answer(conn_fd, f"error the forked {'zygote' if zygote else 'instance'} failed to start: {type(e).__name__}: {e}")
             code = 1
         os._exit(code)
     os.close(conn_fd)
+    if zygote:
+        os.close(env_fd)  # a leaf's was read and closed before the fork
     try:
-        drop_privileges(req["uid"], req["gid"])
+        if zygote:
+            drop_privileges(req["uid"], req["gid"])
         signal.signal(signal.SIGTERM, lambda *_: os.kill(c, signal.SIGTERM))
     except OSError:
         pass
@@ -218,42 +266,95 @@ def receive(conn):
     return json.loads(data), fds
 
 
-def serve(listener):
+def run_spare(listener, taken):
+    """B: take the next fork request, tell the zygote (which makes the next spare meanwhile), serve it."""
     while True:
-        # Reap the first children (A), which exit as soon as they forked their instance.
-        try:
-            while os.waitpid(-1, os.WNOHANG)[0] > 0:
-                pass
-        except ChildProcessError:
-            pass
         try:
             conn, _ = listener.accept()
+            break
         except InterruptedError:
             continue
-        fds = []
+    listener.close()
+    taken.send(b"1")
+    taken.close()
+    try:
+        req, fds = receive(conn)
+        n_ns = len(req["ns"])
+        # The last fd is the instance's env file, which only the instance (or B for it) reads.
+        if len(fds) != n_ns + req["cgroups"] + 1:
+            raise ValueError(f"expected {n_ns + req['cgroups'] + 1} fds, got {len(fds)}")
+    except Exception as e:
+        answer(conn.fileno(), f"error bad fork request: {e}")
+        os._exit(1)
+    fork_leaf(req, conn.detach(), fds[:n_ns], fds[n_ns:-1], fds[-1])
+
+
+def start_spare(listener, taken_r, taken_w):
+    """
+    Fork the spare ahead of the next request, so that a request waits for one
+    fork of this process (B forking C) instead of three. A unshares a pid
+    namespace and forks B, its pid 1, then exits: B is no child of ours (our
+    sandbox's init reaps it), so the zygote has no child when it is inspected.
+    """
+    a = os.fork()
+    if a == 0:
         try:
-            req, fds = receive(conn)
-            n_ns = len(req["ns"])
-            if len(fds) != n_ns + req["cgroups"]:
-                raise ValueError(f"expected {n_ns + req['cgroups']} fds, got {len(fds)}")
-            pid = os.fork()
-        except Exception as e:
-            answer(conn.fileno(), f"error bad fork request: {e}")
-            pid = -1
-        if pid == 0:
-            listener.close()
-            code = fork_leaf(req, conn.fileno(), fds[:n_ns], fds[n_ns:])
-            os._exit(code)
-        for fd in fds:
-            os.close(fd)
-        conn.close()
-        if pid > 0:
-            # A exits as soon as its instance is forked: reap it now, so that the zygote
-            # has no child (zombie or not) when it is inspected before the next fork.
+            unshare(CLONE_NEWPID, "pid")
+            b = os.fork()
+        except BaseException as e:
+            sys.stderr.write(f"ol-zygote: cannot make a spare: {e}\n")
+            os._exit(1)
+        if b == 0:
+            taken_r.close()
             try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+                run_spare(listener, taken_w)
+            finally:
+                os._exit(1)
+        os._exit(0)
+    _, status = os.waitpid(a, 0)
+    if exit_status(status) != 0:
+        raise RuntimeError("cannot fork a spare (see the message above)")
+
+
+def serve(listener, taken_r, taken_w):
+    """
+    Keep one spare waiting on the listener; make the next as soon as it took
+    a request. Called once ready (the status fd closed: no spare may hold it).
+    """
+    while True:
+        start_spare(listener, taken_r, taken_w)
+        while True:
+            try:
+                if taken_r.recv(1):
+                    break
+            except InterruptedError:
+                continue
+
+
+def prepare(modules, paths, fork_socket):
+    """Import the modules and listen on the fork socket; raises what went wrong."""
+    sys.path[1:1] = [p for p in map(os.path.abspath, paths) if p not in sys.path]
+    import ol_runtime  # noqa: F401  (shared with every instance, like the packages)
+    for name in modules:
+        importlib.import_module(name)
+    # Resolved once here, not in every fork (ctypes looks each function up on first use).
+    for name in ("setns", "unshare", "prctl", "mount"):
+        getattr(_libc, name)
+    # Move every object imported so far out of the collector's reach: a collection in
+    # an instance would otherwise write to all of them and unshare every page (gc.freeze).
+    gc.collect()
+    gc.freeze()
+    try:
+        os.unlink(fork_socket)
+    except FileNotFoundError:
+        pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(fork_socket)
+    os.chmod(fork_socket, 0o600)
+    listener.listen(64)
+    # Made before the zygote says ready: its fds are among those the pre-fork check expects.
+    taken_r, taken_w = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    return listener, taken_r, taken_w
 
 
 def main(argv=None):
@@ -264,29 +365,14 @@ def main(argv=None):
     parser.add_argument("--path", action="append", default=[])
     args = parser.parse_args(argv)
     os.set_inheritable(args.status_fd, False)
-    sys.path[1:1] = [os.path.abspath(p) for p in args.path]
     try:
-        import ol_runtime  # noqa: F401  (shared with every instance, like the packages)
-        for name in args.modules:
-            importlib.import_module(name)
-        # Move every object imported so far out of the collector's reach: a collection in
-        # an instance would otherwise write to all of them and unshare every page (gc.freeze).
-        gc.collect()
-        gc.freeze()
-        try:
-            os.unlink(args.fork_socket)
-        except FileNotFoundError:
-            pass
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(args.fork_socket)
-        os.chmod(args.fork_socket, 0o600)
-        listener.listen(64)
+        server = prepare(args.modules, args.path, args.fork_socket)
     except BaseException as e:
         os.write(args.status_fd, f"error {type(e).__name__}: {e}\n".encode())
         return 1
     os.write(args.status_fd, b"ready\n")
     os.close(args.status_fd)
-    serve(listener)
+    serve(*server)
     return 0
 
 

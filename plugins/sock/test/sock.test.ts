@@ -365,7 +365,7 @@ test('launcher command: base_root instead of host binds, host network, function 
   assert.ok(pairs(host, '--ro-bind-try', 2).includes('/usr /usr'));
   assert.deepEqual(pairs(host, '--setenv', 2), ['PATH /usr/local/bin:/usr/bin:/bin', 'HOME /tmp', 'LANG C.UTF-8', 'X a b']);
   assert.deepEqual(pairs(host, '--tmpfs', 2), [`/tmp ${64 * 1024 * 1024}`]);
-  assert.deepEqual(host.slice(host.indexOf('--') + 1, host.indexOf('--') + 5), ['/usr/bin/python3', '-u', '-B', '/runtime/ol_runtime.py']);
+  assert.deepEqual(host.slice(host.indexOf('--') + 1, host.indexOf('--') + 5), ['/usr/bin/python3', '-u', '-B', '/runtime/ol_serve.py']);
 
   const based = launcherArgs({ ...plan, config: { ...config, base_root: '/srv/base', network: 'host' } });
   assert.ok(!based.includes('--unshare-net'));

@@ -23,6 +23,18 @@ def f(event):
             "rand": random.random(), "caps": status["CapEff"], "nnp": status["NoNewPrivs"],
             "host": sorted(os.listdir("/host"))}
 `,
+  zboth: `# ol-import: cleanpkg, slowpkg
+import os
+import cleanpkg, slowpkg
+
+def f(event):
+    return {"clean": cleanpkg.describe(), "slow": slowpkg.answer(1), "pid": os.getpid(), "uid": os.getuid()}
+`,
+  zplain: `import os
+
+def f(event):
+    return {"pid": os.getpid(), "uid": os.getuid()}
+`,
   zlate: `# ol-import: latethreader
 import latethreader
 
@@ -160,4 +172,44 @@ test('a zygote that became unfit after it started (a thread appeared) is retired
   assert.equal(node.forks, 1, 'not forked from the unfit zygote');
   assert.match(node.state, /^retired: threads/);
   assert.match(await metric(w, 'ol_zygotes_retired_total'), /reason="unsuitable"} 1/);
+});
+
+/** Depth of a process's pid namespace (1 = the host's), from NSpid in /proc/<pid>/status. */
+function pidNsDepth(pid: number): number {
+  return /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1].trim().split(/\s+/).length;
+}
+
+/** The host pid of a zygote sandbox's fork server: pid 2 of the deepest pid namespace in its cgroup. */
+async function serverOf(w: RunningWorker, name: string): Promise<number> {
+  const sb = sandboxes(w).find((s: any) => s.fn.name === name);
+  assert.ok(sb, `a sandbox for ${name}: ${sandboxes(w).map((s: any) => s.fn.name)}`);
+  const pids: number[] = await sb.cgroup.pids();
+  const nspid = (p: number) => /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))![1].trim().split(/\s+/);
+  return pids.filter((p) => nspid(p).at(-1) === '2').sort((a, b) => pidNsDepth(b) - pidNsDepth(a))[0];
+}
+
+test('a child zygote is forked from its parent (root -> cleanpkg -> cleanpkg+slowpkg); a function without packages is forked from the root', T, async () => {
+  const w = await worker({ root: true, learn: false, tree: [{ packages: ['cleanpkg==1.0'], children: [{ packages: ['slowpkg==1.0'] }] }] });
+  const plain = await w.run('zplain', {});
+  assert.equal(plain.status, 200, plain.text);
+  assert.deepEqual(plain.json, { pid: 2, uid: 65534 }, 'forked from the root zygote: pid 2 of its own namespace, unprivileged');
+  const both = await w.run('zboth', {});
+  assert.equal(both.status, 200, both.text);
+  assert.deepEqual(both.json, { clean: '{"entries": 1000}', slow: { x: 1, tables: 5000, index: 100000 }, pid: 2, uid: 65534 });
+
+  const [root] = await tree(w);
+  assert.deepEqual(root.packages, []);
+  assert.equal(root.forks, 1, 'zplain was forked from the root');
+  const [clean] = root.children;
+  assert.deepEqual(clean.packages, ['cleanpkg==1.0']);
+  assert.equal(clean.forkedFromParent, true, 'the cleanpkg zygote was forked from the root');
+  const [leafZygote] = clean.children;
+  assert.deepEqual(leafZygote.packages, ['cleanpkg==1.0', 'slowpkg==1.0']);
+  assert.equal(leafZygote.forkedFromParent, true);
+  assert.equal(leafZygote.forks, 1, 'zboth was forked from the deepest zygote');
+  assert.equal(clean.instances, 1, 'the child zygote holds a reference on its parent');
+
+  // Each fork nests a pid namespace: root server at 2 levels (host, its sandbox), each child one deeper (its own, unshared at the fork).
+  const depths = await Promise.all(['zygote.root', 'zygote.cleanpkg==1.0', 'zygote.cleanpkg==1.0_slowpkg==1.0'].map(async (n) => pidNsDepth(await serverOf(w, n))));
+  assert.deepEqual(depths, [2, 3, 4]);
 });

@@ -1,5 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
+import { buildSdist } from './sdist-writer';
 import { buildWheel, type BuiltWheel, type WheelSpec } from './wheel-builder';
 
 export interface Published extends BuiltWheel {
@@ -9,8 +11,10 @@ export interface Published extends BuiltWheel {
 }
 
 /**
- * A PEP 503 / PEP 691 simple index on loopback, serving wheels the tests
- * build. `/simple/` answers JSON or HTML by the Accept header (as PyPI does);
+ * A PEP 503 / PEP 691 simple index on loopback, serving wheels and sdists
+ * the tests build. It serves no setuptools or wheel: sdists that need them
+ * are built with the sandbox interpreter's own (Debian's python3-setuptools
+ * and python3-wheel); other build requirements are published here as wheels. `/simple/` answers JSON or HTML by the Accept header (as PyPI does);
  * `/html/simple/` always answers HTML, so both forms are exercised.
  */
 export class IndexServer {
@@ -35,10 +39,13 @@ export class IndexServer {
     return p;
   }
 
-  /** An sdist only (the resolver must refuse it with a clear message). */
-  publishSdist(name: string, version: string): void {
+  /** An sdist `<name>-<version>.tar.gz` holding `files` (see buildSdist), or raw bytes. */
+  publishSdist(name: string, version: string, files: Record<string, string> | Buffer): Published {
     const filename = `${name}-${version}.tar.gz`;
-    this.files.set(filename, { project: norm(name), filename, data: Buffer.from('not really a tarball'), sha256: '0'.repeat(64) });
+    const data = Buffer.isBuffer(files) ? files : buildSdist(name, version, files);
+    const p: Published = { project: norm(name), filename, data, sha256: createHash('sha256').update(data).digest('hex') };
+    this.files.set(filename, p);
+    return p;
   }
 
   /** Serve other bytes under an existing filename (the index lists the new hash). */

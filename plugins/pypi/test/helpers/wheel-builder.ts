@@ -14,6 +14,10 @@ export interface WheelSpec {
   files?: Record<string, string>;
   /** Extra raw zip entries (e.g. path traversal, symlinks). */
   extraEntries?: ZipInput[];
+  /** Files whose content is replaced after RECORD was written (a tampered wheel). */
+  tampered?: Record<string, string>;
+  /** Entries added without a RECORD line. */
+  unrecorded?: ZipInput[];
 }
 
 export interface BuiltWheel {
@@ -53,6 +57,8 @@ export function buildWheel(spec: WheelSpec): BuiltWheel {
   ];
   const record = [...entries.map((e) => `${e.name},sha256=${b64(e.data)},${Buffer.byteLength(e.data)}`), `${dist}.dist-info/RECORD,,`, ''].join('\n');
   entries.push({ name: `${dist}.dist-info/RECORD`, data: record });
+  for (const [name, text] of Object.entries(spec.tampered ?? {})) entries.find((e) => e.name === name)!.data = text;
+  entries.push(...(spec.unrecorded ?? []));
   const data = writeZip(entries);
   return { filename: `${dist}-${tag}.whl`, data, sha256: createHash('sha256').update(data).digest('hex') };
 }
