@@ -204,7 +204,7 @@ class Function:
 # starts land there too. The worker reads and removes the files once the call
 # ended (or the instance died), and bounds what it keeps.
 
-CAPTURE_HEADER = "X-OL-Capture"
+CAPTURE_HEADER = "x-ol-capture"  # header names are lower-cased by ol_http
 _STEM_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _capture_dir = None  # set by main() from --capture-dir; None: no capture
 _libc = None

@@ -239,15 +239,49 @@ test('chunked request body', async () => {
 test('pipelined requests on one connection are both answered', async () => {
   const req = (body: string, extra = '') =>
     `POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`;
-  const text = await new Promise<string>((resolve, reject) => {
+  const text = await rawExchange(main, req('"p1"') + req('"p2"', 'Connection: close\r\n'));
+  assert.equal(text.match(/HTTP\/1\.1 200 OK/g)?.length, 2);
+  assert.match(text, /"event": ?"p1"[^]*"event": ?"p2"/);
+});
+
+/** Writes raw bytes on a new connection and resolves with everything the runtime answered before closing. */
+function rawExchange(rt: Runtime, bytes: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let data = '';
-    const sock = net.createConnection(main.socketPath, () => sock.write(req('"p1"') + req('"p2"', 'Connection: close\r\n')));
+    const sock = net.createConnection(rt.socketPath, () => sock.write(bytes));
     sock.on('data', (d) => (data += d));
     sock.on('end', () => resolve(data));
     sock.on('error', reject);
   });
-  assert.equal(text.match(/HTTP\/1\.1 200 OK/g)?.length, 2);
-  assert.match(text, /"event": ?"p1"[^]*"event": ?"p2"/);
+}
+
+test('a client that sent half a request does not hold up another client', async () => {
+  const slow = net.createConnection(main.socketPath);
+  try {
+    await new Promise<void>((resolve) => slow.on('connect', resolve));
+    slow.write('POST /run HTTP/1.1\r\nContent-Length: 10\r\n\r\n"hal');
+    const other = await run(main, 'not blocked', 'req-other');
+    assert.equal(other.status, 200);
+    assert.equal(other.reply.headers['x-ol-request-id'], 'req-other');
+    // The rest of the slow request arrives later and is answered in full.
+    const answer = new Promise<string>((resolve) => { let d = ''; slow.on('data', (c) => (d += c)); slow.on('end', () => resolve(d)); });
+    slow.end('f one"');
+    assert.match(await answer, /^HTTP\/1\.1 200 OK[^]*"event": ?"half one"/);
+  } finally {
+    slow.destroy();
+  }
+});
+
+test('a malformed request line or an oversized head gets a JSON 400/431 and the connection closes', async () => {
+  const garbage = await rawExchange(main, 'HELLO\r\n\r\n');
+  assert.match(garbage, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  assert.match(garbage, /Connection: close/);
+  assert.equal(JSON.parse(garbage.split('\r\n\r\n')[1]).error.kind, 'bad-request');
+  const badLength = await rawExchange(main, 'POST /run HTTP/1.1\r\nContent-Length: x\r\n\r\n');
+  assert.match(badLength, /^HTTP\/1\.1 400 [^]*bad Content-Length/);
+  const huge = await rawExchange(main, `GET /health HTTP/1.1\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\n\r\n`);
+  assert.match(huge, /^HTTP\/1\.1 431 /);
+  assert.equal((await run(main, 'still serving')).status, 200);
 });
 
 test('GET /health -> ok; other routes -> 404', async () => {
