@@ -7,6 +7,8 @@ export interface RegistryDirConfig {
   max_archive_bytes: number;
   max_unpacked_bytes: number;
   max_files: number;
+  /** How long a lookup's answer is reused before the function dir is walked again (0: walk on every request). */
+  revalidate_ms: number;
 }
 
 const MiB = 1024 * 1024;
@@ -20,6 +22,7 @@ export const configSchema = {
     max_archive_bytes: { type: 'integer', minimum: 1, default: 50 * MiB },
     max_unpacked_bytes: { type: 'integer', minimum: 1, default: 200 * MiB },
     max_files: { type: 'integer', minimum: 1, default: 10000 },
+    revalidate_ms: { type: 'integer', minimum: 0, default: 1000 },
   },
 };
 
@@ -31,5 +34,6 @@ export function withDefaults(c: Partial<RegistryDirConfig>): RegistryDirConfig {
     max_archive_bytes: c.max_archive_bytes ?? 50 * MiB,
     max_unpacked_bytes: c.max_unpacked_bytes ?? 200 * MiB,
     max_files: c.max_files ?? 10000,
+    revalidate_ms: c.revalidate_ms ?? 1000,
   };
 }

@@ -9,6 +9,7 @@ import { extractArchive } from './extract-archive';
 import { isFunctionDir } from './function-dir';
 import { checkName, isValidName } from './function-name';
 import { KeyedLock } from './keyed-lock';
+import { LookupCache } from './lookup-cache';
 import { RegistryError } from './registry-error';
 import { makeScratchDir, moveAway, swapInto, sweepScratch } from './upload-dir';
 import { readUploadInfo, writeUploadInfo } from './upload-info';
@@ -37,6 +38,7 @@ export class DirRegistry implements FunctionRegistry {
   /** The owner each upload recorded, read once per version (lookup runs on every request). */
   private readonly uploadOwners = new Map<string, { version: string; owner?: string }>();
   private prepared?: Promise<void>;
+  private readonly recent: LookupCache<FunctionSource | null>;
 
   constructor(
     @inject(Tokens.PluginConfig) config: Partial<RegistryDirConfig>,
@@ -46,6 +48,7 @@ export class DirRegistry implements FunctionRegistry {
     const c = withDefaults(config ?? {});
     this.uploadDir = path.resolve(c.upload_dir ?? paths.registry);
     this.dirs = c.dirs.map((d) => path.resolve(d));
+    this.recent = new LookupCache(c.revalidate_ms);
     this.limits = { maxArchiveBytes: c.max_archive_bytes, maxUnpackedBytes: c.max_unpacked_bytes, maxFiles: c.max_files };
   }
 
@@ -56,6 +59,8 @@ export class DirRegistry implements FunctionRegistry {
 
   async lookup(name: string): Promise<FunctionSource | null> {
     if (!isValidName(name)) return null;
+    const cached = this.recent.get(name);
+    if (cached !== undefined) return cached;
     let found: FunctionSource | null = null;
     for (let attempt = 1; attempt <= LOOKUP_ATTEMPTS; attempt++) {
       await this.swapping.get(name);
@@ -69,7 +74,10 @@ export class DirRegistry implements FunctionRegistry {
       }
       // A swap that overlapped the search may have hidden the upload from it
       // (and shown a read-only function of the same name instead).
-      if (this.swapEpoch === epoch) break;
+      if (this.swapEpoch === epoch) {
+        this.recent.set(name, found);
+        break;
+      }
     }
     return found;
   }
@@ -107,6 +115,7 @@ export class DirRegistry implements FunctionRegistry {
           await swap;
         } finally {
           this.swapping.delete(name);
+          this.recent.delete(name);
           this.swapEpoch++;
         }
         const source: FunctionSource = upload.owner === undefined ? { name, version, codeDir } : { name, version, codeDir, owner: upload.owner };
@@ -126,6 +135,8 @@ export class DirRegistry implements FunctionRegistry {
     await this.start();
     return this.lock.run(name, async () => {
       const away = await moveAway(path.join(this.uploadDir, name), this.uploadDir, name);
+      this.recent.delete(name);
+      this.swapEpoch++;
       if (away) {
         this.uploadOwners.delete(name);
         await fs.rm(away, { recursive: true, force: true });

@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
  * tick of the previous write (a few ms on Linux). Reading file contents
  * instead would make every request cost as much as the function's size.
  *
- * No cache: a cache keyed on the directory's own stat would be wrong (editing
+ * Not cached here (lookup-cache.ts bounds how often it runs): a cache keyed on the directory's own stat would be wrong (editing
  * a file does not touch its directory), and one keyed on every file's stat
  * costs the same syscalls as this walk, which is one readdir per directory and
  * one lstat per entry.

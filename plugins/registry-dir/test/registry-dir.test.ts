@@ -104,9 +104,30 @@ test('the version is stable while nothing changes (reads and lookups do not coun
   assert.equal((await makeRegistry({ dirs: [dir] }).registry.lookup('fn'))!.version, v1, 'another registry instance agrees');
 });
 
+test('an in-place edit is seen once revalidate_ms has passed; until then the last lookup is reused', async () => {
+  const dir = writeTree(tempDir(), { 'fn/f.py': 'def f(e):\n    return 1\n' });
+  const { registry } = makeRegistry({ dirs: [dir], revalidate_ms: 300 });
+  const v1 = (await registry.lookup('fn'))!.version;
+  appendFileSync(path.join(dir, 'fn/f.py'), '# edited\n');
+  assert.equal((await registry.lookup('fn'))!.version, v1, 'within the TTL the cached answer is reused');
+  await new Promise((r) => setTimeout(r, 350));
+  assert.notEqual((await registry.lookup('fn'))!.version, v1, 'after the TTL the edit is seen');
+});
+
+test('an install or removal through the registry is seen at once, whatever revalidate_ms says', async () => {
+  const { registry } = makeRegistry({ revalidate_ms: 3_600_000 });
+  assert.equal(await registry.lookup('up'), null);
+  await registry.install('up', await archiveOf({ 'f.py': 'def f(e):\n    return 1\n' }));
+  const v1 = (await registry.lookup('up'))!.version;
+  await registry.install('up', await archiveOf({ 'f.py': 'def f(e):\n    return 2\n' }));
+  assert.notEqual((await registry.lookup('up'))!.version, v1);
+  assert.equal(await registry.remove('up'), true);
+  assert.equal(await registry.lookup('up'), null);
+});
+
 test('the version changes whenever any file in the function dir changes', async () => {
   const dir = writeTree(tempDir(), { 'fn/f.py': 'def f(e):\n    return 1\n', 'fn/lib/util.py': 'X = 1\n' });
-  const { registry } = makeRegistry({ dirs: [dir] });
+  const { registry } = makeRegistry({ dirs: [dir], revalidate_ms: 0 });
   const fpy = path.join(dir, 'fn/f.py');
   const util = path.join(dir, 'fn/lib/util.py');
   const seen = new Set<string>();
@@ -298,7 +319,7 @@ test('through the kernel: config defaults and unknown keys, one instance behind 
   };
 
   const { kernel, config, registry } = await boot({ dirs: [examples] });
-  assert.deepEqual(config['registry-dir'], { dirs: [examples], max_archive_bytes: 50 * 2 ** 20, max_unpacked_bytes: 200 * 2 ** 20, max_files: 10000 });
+  assert.deepEqual(config['registry-dir'], { dirs: [examples], max_archive_bytes: 50 * 2 ** 20, max_unpacked_bytes: 200 * 2 ** 20, max_files: 10000, revalidate_ms: 1000 });
   assert.ok(existsSync(path.join(root, 'worker/registry')), 'start() ran on the instance that serves requests');
   await registry.install!('up', await archiveOf({ 'f.py': 'x\n' }));
   assert.deepEqual(await registry.list(), ['configured', 'hello', 'up']);
