@@ -115,7 +115,7 @@ export default defineSuite({
         notes: [
           `${mem.length} paused instances of one function in each worker; spreads are over instances (min/median/max), not runs`,
           'an instance is its launcher, sandbox init and runtime; cgroup charge includes page cache first touched by that instance (v1 memory.usage_in_bytes, v2 memory.current)',
-          'a forked instance is its launcher, sandbox init and holder (C), and the two processes forked from the zygote: pid 1 (reaper) and the runtime; its PSS includes its share of the pages it still shares with the zygote',
+          'a forked instance is its launcher, sandbox init and holder (all C), its pid 1 (forked from the zygote, then exec of ol-launcher --reap) and the runtime (forked from the zygote); its PSS includes its share of the pages it still shares with the zygote',
         ],
       };
     } finally {

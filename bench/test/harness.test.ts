@@ -46,6 +46,6 @@ test('the report marks each target met, MISSED or pending', () => {
 
 test('every suite file in bench/suites is discovered, with a unique name', () => {
   const names = discoverSuites().map((s) => s.name);
-  for (const builtIn of ['warm-echo', 'warm-pause', 'cold-start', 'churn', 'density', 'worker-overhead']) assert.ok(names.includes(builtIn), `${builtIn} missing from ${names.join(', ')}`);
+  for (const builtIn of ['warm-echo', 'warm-pause', 'cold-start', 'zygote-import', 'churn', 'density', 'worker-overhead']) assert.ok(names.includes(builtIn), `${builtIn} missing from ${names.join(', ')}`);
   assert.equal(new Set(names).size, names.length);
 });

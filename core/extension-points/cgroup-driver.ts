@@ -56,7 +56,10 @@ export interface Cgroup {
   setKnobs?(knobs: Record<string, string>): Promise<void>;
   /** Like setKnobs for one invocation: returns how to put the previous values back. */
   overrideKnobs?(knobs: Record<string, string>): Promise<KnobRestore>;
-  /** Start measuring one invocation (resetting the memory peak where the kernel allows). */
+  /**
+   * Start measuring one invocation (resetting the memory peak where the kernel allows).
+   * finish() must still answer after destroy(): read the figures before removing the cgroup (UsageWindowSlot).
+   */
   startUsage?(): Promise<UsageWindow>;
   /** Remove the (empty) cgroup. Slow removal is reported, never thrown past a bound. */
   destroy(): Promise<void>;

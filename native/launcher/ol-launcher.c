@@ -992,6 +992,52 @@ static _Noreturn void sandbox_init(const struct config *cfg, int sync_fd, const 
 
 /* ------------------------------------------------------------------------ */
 
+/*
+ * `ol-launcher --reap FD`, alone: pid 1 of the pid namespace of an instance
+ * forked from a zygote (plugins/sock/runtime/ol_zygote.py), which execs this
+ * in place of its copy of the zygote's Python image: that memory would
+ * otherwise be held as long as the instance lives. It stays uid 0 (the
+ * instance, another uid, cannot signal or trace it) but drops every
+ * capability and is not dumpable. FD is a Unix socket on which the instance
+ * sends the holder's FIFO (see --hold) once it entered its sandbox. Reap
+ * every child; when pid 2 (the instance) exits, write its exit status as a
+ * line to the FIFO and exit with it.
+ */
+static _Noreturn void reap(const char *sock_arg)
+{
+    int sock = (int)parse_number("--reap", sock_arg, INT_MAX), fifo = -1;
+    char byte, control[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+    struct cmsghdr *cmsg;
+
+    drop_all_privileges();
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        DIE("reap", "prctl(PR_SET_DUMPABLE)");
+    /* EOF: the instance ended (or failed) before it entered its sandbox; nobody waits for a status. */
+    while (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) < 0 && errno == EINTR)
+        ;
+    cmsg = CMSG_FIRSTHDR(&msg);
+    if (cmsg && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
+        memcpy(&fifo, CMSG_DATA(cmsg), sizeof fifo);
+    close(sock);
+    for (;;) {
+        int status, code;
+        pid_t pid = waitpid(-1, &status, 0);
+
+        if (pid < 0 && errno == EINTR)
+            continue;
+        if (pid < 0)
+            _exit(0); /* no child left: the instance is gone, its status with it */
+        if (pid != 2)
+            continue;
+        code = exit_code_of(status);
+        if (fifo >= 0)
+            dprintf(fifo, "%d\n", code);
+        _exit(code);
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct config cfg = { 0 };
@@ -999,6 +1045,8 @@ int main(int argc, char **argv)
     int sync[2];
     pid_t child;
 
+    if (argc == 3 && strcmp(argv[1], "--reap") == 0)
+        reap(argv[2]);
     parse_args(&cfg, argc, argv);
     if (cfg.die_with_parent)
         die_with_parent();

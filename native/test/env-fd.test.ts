@@ -13,8 +13,8 @@ const T = { timeout: 30_000 };
 const SECRET = `envfd-${randomBytes(12).toString('hex')}`;
 /** Enough of the host to run python3. */
 const BASE = ['--ro-bind', '/usr', '/usr', '--ro-bind-try', '/lib', '/lib', '--ro-bind-try', '/lib64', '/lib64', '--ro-bind-try', '/bin', '/bin', '--proc', '/proc', '--dev', '/dev'];
-/** Prints its environment and open fds as JSON, then waits for stdin to close. */
-const HOLD = ['/usr/bin/python3', '-c', 'import json, os, sys\nprint(json.dumps([dict(os.environ), sorted(os.listdir("/proc/self/fd"))]), flush=True)\nsys.stdin.read()'];
+/** Prints the environment it was started with (python's own additions aside) and its open fds (not the one listing them) as JSON, then waits for stdin to close. */
+const HOLD = ['/usr/bin/python3', '-c', 'import json, os, sys\nenv = open("/proc/self/environ", "rb").read().decode().split("\\0")[:-1]\nprint(json.dumps([env, sorted(f for f in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{f}"))]), flush=True)\nsys.stdin.read()'];
 
 interface Run {
   child: cp.ChildProcess;
@@ -23,30 +23,36 @@ interface Run {
 }
 
 /** The launcher with the status pipe on fd 3 and `input` written to fd 4 (then closed). */
-function launch(extra: string[], input: Buffer, program = HOLD): Run {
+function launch(extra: string[], input: Buffer): Run {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ol-envfd-'));
-  const child = cp.spawn(LAUNCHER, ['--root', root, ...BASE, '--status-fd', '3', ...extra, '--', ...program], { stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'], env: {} });
+  const child = cp.spawn(LAUNCHER, ['--root', root, ...BASE, '--status-fd', '3', ...extra, '--', ...HOLD], { stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'], env: {} });
   const env = child.stdio[4] as Writable;
   env.on('error', () => undefined); // EPIPE when the launcher refused its arguments before reading
   env.end(input, () => env.destroy());
   (child.stdio[3] as Readable).resume();
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d));
-  const stdout = new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString())));
   const done = new Promise<{ code: number | null; stderr: string }>((resolve) =>
     child.on('close', (code) => {
       fs.rmdirSync(root);
       resolve({ code, stderr });
     }),
   );
+  const stdout = new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(d.toString()));
+    void done.then((out) => reject(new Error(`the launcher exited (${out.code}) without output: ${out.stderr}`)));
+  });
+  stdout.catch(() => undefined); // awaited only by the tests that expect output
   return { child, stdout, done };
 }
 
-test('variables from --env-fd reach the program, win over --setenv, and are in no command line or launcher environment', T, async () => {
+test('variables from --env-fd reach the program, win over --setenv, and are in no command line or launcher environment', T, async (t) => {
   const input = Buffer.from(`A=from-fd\0TOKEN=${SECRET}\0SPACED=x y=z\0`);
   const run = launch(['--setenv', 'A', 'from-argv', '--setenv', 'B', '2', '--env-fd', '4'], input);
+  const stopped = () => run.child.stdin!.end();
   const [env, fds] = JSON.parse(await run.stdout);
-  assert.deepEqual(env, { A: 'from-fd', B: '2', TOKEN: SECRET, SPACED: 'x y=z' });
+  t.after(stopped);
+  assert.deepEqual(env, ['A=from-fd', 'B=2', `TOKEN=${SECRET}`, 'SPACED=x y=z']);
   assert.deepEqual(fds, ['0', '1', '2', '3'], 'the env fd is closed before the program runs (3 is the status fd)');
   // While the program runs: the launcher (L) and the sandbox init (C, its child) show the value nowhere the host can list.
   const launcher = run.child.pid!;
@@ -62,7 +68,7 @@ test('variables from --env-fd reach the program, win over --setenv, and are in n
     }
   });
   assert.equal(everyCmdline.some((c) => c.includes(SECRET)), false, 'no process on the host has the value in its command line');
-  run.child.stdin!.end();
+  stopped();
   assert.equal((await run.done).code, 0);
 });
 

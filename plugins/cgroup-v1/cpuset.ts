@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { readOptionalFile, writeCgroupFile } from '../../core';
+import { parseCpuList, readOptionalFile, writeCgroupFile } from '../../core';
 
 /**
  * A new v1 cpuset cgroup starts with empty cpuset.cpus and cpuset.mems, and
@@ -18,7 +19,16 @@ export async function prepareCpusetScope(scopeDir: string): Promise<void> {
   await writeCgroupFile(path.join(scopeDir, 'cgroup.clone_children'), 1);
 }
 
-/** The CPUs (or memory nodes) a sandbox may be given: those of the scope. */
-export function scopeCpusetFile(scopeDir: string, key: 'cpuset.cpus' | 'cpuset.mems'): string {
-  return path.join(scopeDir, key === 'cpuset.cpus' ? 'cpuset.effective_cpus' : 'cpuset.effective_mems');
+/** Why a sandbox cannot have these CPUs or nodes: they must be among the scope's (the kernel refuses others with EINVAL). */
+export function cpusetProblem(key: string, value: string, scopeDir: string): string | undefined {
+  const available = readFileSync(path.join(scopeDir, key === 'cpuset.cpus' ? 'cpuset.effective_cpus' : 'cpuset.effective_mems'), 'utf8').trim();
+  const members = new Set(parseCpuList(available));
+  const outside = parseCpuList(value).filter((n) => !members.has(n));
+  const what = key === 'cpuset.cpus' ? 'CPUs' : 'memory nodes';
+  return outside.length ? `${what} ${outside.join(',')} are not in this worker's cpuset (${what} available: ${available || 'none'})` : undefined;
+}
+
+/** v2's empty cpuset means "the parent's"; v1 would refuse to run anything with an empty one. */
+export async function parentCpuset(sandboxDir: string, key: string): Promise<string> {
+  return ((await readOptionalFile(path.join(path.dirname(sandboxDir), key))) ?? '').trim();
 }

@@ -4,7 +4,7 @@ import { CgroupV1Driver } from './driver';
 export default definePlugin({
   name: 'cgroup-v1',
   version: '0.1.0',
-  description: 'Sandbox cgroups on v1 hierarchies (memory, pids, cpu, cpuacct, freezer) for hybrid and legacy hosts',
+  description: 'Sandbox cgroups on v1 hierarchies (memory, pids, cpu, cpuacct, freezer; cpuset, blkio, hugetlb where mounted) for hybrid and legacy hosts',
   coreApi: '^1.0.0',
   provides: [CgroupDriverPoint],
   requires: [],

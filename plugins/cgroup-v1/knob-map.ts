@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { knobSpec, parseCpuList, readNumber, readOptionalFile } from '../../core';
-import { scopeCpusetFile } from './cpuset';
+import { knobSpec, readNumber, readOptionalFile } from '../../core';
+import { blkioProblem, ioMaxWrites, ioWeightWrites } from './blkio';
+import { cpusetProblem, parentCpuset } from './cpuset';
 import type { AnyV1Controller, HierarchyDirs, OptionalV1Controller, V1Controller } from './hierarchies';
 
 /**
@@ -62,26 +63,6 @@ export function v1Unsupported(key: string, value: string, dirs: HierarchyDirs, m
   return why && unavailable(why);
 }
 
-/** A sandbox's CPUs or nodes must be among the worker's (the kernel refuses others with EINVAL). */
-function cpusetProblem(key: string, value: string, scopeDir: string): string | undefined {
-  const scope = parseCpuList(readFileSync(scopeCpusetFile(scopeDir, key as 'cpuset.cpus' | 'cpuset.mems'), 'utf8').trim());
-  const outside = parseCpuList(value).filter((n) => !scope.includes(n));
-  const what = key === 'cpuset.cpus' ? 'CPUs' : 'memory nodes';
-  return outside.length ? `${what} ${outside.join(',')} are not in this worker's cpuset (${what} available: ${formatList(scope)})` : undefined;
-}
-
-function blkioProblem(key: string, value: string, scopeDir: string): string | undefined {
-  const devices = key === 'io.max' ? value.split('\n').map((l) => l.split(' ')[0]) : /^\d+:\d+/.exec(value) ?? [];
-  for (const dev of devices) if (!existsSync(`/sys/dev/block/${dev}`)) return `${dev} is not a block device on this host (see /proc/partitions for MAJOR:MINOR numbers)`;
-  if (key !== 'io.weight') return undefined;
-  const target = weightTarget(scopeDir);
-  if (!target) return 'this kernel has neither blkio.bfq.weight (BFQ) nor blkio.weight (CFQ): no v1 I/O weights';
-  if (devices.length && !/\[bfq\]/.test(readFileSync(`/sys/dev/block/${devices[0]}/queue/scheduler`, 'utf8'))) {
-    return `device ${devices[0]} does not use the bfq I/O scheduler, so it takes no per-device weight (blkio.bfq.weight_device); use "io.weight: N" for all devices`;
-  }
-  return undefined;
-}
-
 function hugetlbProblem(key: string, scopeDir: string): string | undefined {
   const file = hugetlbFile(key);
   return existsSync(path.join(scopeDir, file)) ? undefined : `this kernel has no ${file} (no huge pages of that size, or no reservation accounting)`;
@@ -89,27 +70,6 @@ function hugetlbProblem(key: string, scopeDir: string): string | undefined {
 
 /** hugetlb.2MB.max -> hugetlb.2MB.limit_in_bytes; hugetlb.2MB.rsvd.max -> hugetlb.2MB.rsvd.limit_in_bytes. */
 const hugetlbFile = (key: string) => key.replace(/\.max$/, '.limit_in_bytes');
-
-/** v1 I/O weights: BFQ's 1..1000 (default 100, as v2's io.weight), or CFQ's 10..1000 (default 500) on old kernels. */
-function weightTarget(dir: string): { file: string; deviceFile: string; scale: (w: number) => number } | undefined {
-  if (existsSync(path.join(dir, 'blkio.bfq.weight'))) return { file: 'blkio.bfq.weight', deviceFile: 'blkio.bfq.weight_device', scale: (w) => clamp(w, 1, 1000) };
-  if (existsSync(path.join(dir, 'blkio.weight'))) return { file: 'blkio.weight', deviceFile: 'blkio.weight_device', scale: (w) => clamp(Math.round(w * 5), 10, 1000) };
-  return undefined;
-}
-
-const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, n));
-
-/** [0,1,2,5] -> "0-2,5". */
-function formatList(ns: number[]): string {
-  const out: string[] = [];
-  for (let i = 0; i < ns.length; i++) {
-    let j = i;
-    while (j + 1 < ns.length && ns[j + 1] === ns[j] + 1) j++;
-    out.push(i === j ? String(ns[i]) : `${ns[i]}-${ns[j]}`);
-    i = j;
-  }
-  return out.join(',') || 'none';
-}
 
 /** The v1 writes for one v2 key and value, in the order the kernel needs them. */
 export async function v1Writes(key: string, value: string, dirs: HierarchyDirs): Promise<V1Write[]> {
@@ -145,41 +105,14 @@ export async function v1Writes(key: string, value: string, dirs: HierarchyDirs):
       return [{ hierarchy: 'pids', file: 'pids.max', value }];
     case 'cpuset.cpus':
     case 'cpuset.mems':
-      return [{ hierarchy: 'cpuset', file: key, value: value || (await parentCpuset(dirs, key)) }];
+      return [{ hierarchy: 'cpuset', file: key, value: value || (await parentCpuset(requireDir(dirs, 'cpuset'), key)) }];
     case 'io.max':
       return ioMaxWrites(value);
     case 'io.weight':
-      return ioWeightWrites(value, dirs);
+      return ioWeightWrites(value, requireDir(dirs, 'blkio'));
   }
   if (knobSpec(key)?.controller === 'hugetlb') return [{ hierarchy: 'hugetlb', file: hugetlbFile(key), value: bytes(value) }];
   throw new Error(`cgroup key ${key}: ${v1Unsupported(key, value, dirs) ?? 'no cgroup v1 equivalent'}`);
-}
-
-/** v2's empty cpuset means "the parent's"; v1 would refuse to run anything with an empty one. */
-async function parentCpuset(dirs: HierarchyDirs, key: string): Promise<string> {
-  return ((await readOptionalFile(path.join(path.dirname(dirs.cpuset!), key))) ?? '').trim();
-}
-
-/** "8:0 rbps=N wbps=max" -> one blkio.throttle.*_device line per limit; v1 clears a limit with 0. */
-function ioMaxWrites(value: string): V1Write[] {
-  const files: Record<string, string> = { rbps: 'read_bps_device', wbps: 'write_bps_device', riops: 'read_iops_device', wiops: 'write_iops_device' };
-  return value.split('\n').flatMap((line) => {
-    const [device, ...pairs] = line.split(' ');
-    return pairs.map((p) => {
-      const [k, v] = p.split('=');
-      return { hierarchy: 'blkio' as const, file: `blkio.throttle.${files[k]}`, value: `${device} ${v === 'max' ? 0 : v}`, device, clear: '0' };
-    });
-  });
-}
-
-/** "N" / "default N" -> the cgroup's weight; "MAJ:MIN N" -> that device's (BFQ clears it with "default", CFQ with 0). */
-function ioWeightWrites(value: string, dirs: HierarchyDirs): V1Write[] {
-  const target = weightTarget(dirs.blkio!);
-  if (!target) throw new Error('cgroup key io.weight: this kernel has no v1 I/O weight file');
-  const [first, second] = value.split(' ');
-  if (second === undefined || first === 'default') return [{ hierarchy: 'blkio', file: target.file, value: String(target.scale(Number(second ?? first))) }];
-  const clear = target.file === 'blkio.bfq.weight' ? 'default' : '0';
-  return [{ hierarchy: 'blkio', file: target.deviceFile, value: `${first} ${target.scale(Number(second))}`, device: first, clear }];
 }
 
 /** memory.limit_in_bytes never above memsw.limit_in_bytes: lowering writes memory first, raising memsw first. */
@@ -206,9 +139,14 @@ export async function undoWrites(writes: V1Write[], dirs: HierarchyDirs): Promis
   return undo;
 }
 
-/** The directory a write goes to; the hierarchy is there whenever v1Unsupported let its key through. */
+/** The directory a write goes to. */
 export function hierarchyDir(dirs: HierarchyDirs, w: V1Write): string {
-  const dir = dirs[w.hierarchy];
-  if (!dir) throw new Error(`cgroup v1: no ${w.hierarchy} hierarchy on this host for ${w.file}`);
+  return requireDir(dirs, w.hierarchy);
+}
+
+/** An optional hierarchy's directory; it is there whenever v1Unsupported let a key needing it through. */
+function requireDir(dirs: HierarchyDirs, h: AnyV1Controller): string {
+  const dir = dirs[h];
+  if (!dir) throw new Error(`cgroup v1: this host has no ${h} hierarchy (the key should have been refused when the function loaded)`);
   return dir;
 }

@@ -25,46 +25,56 @@ export function isSafeName(name: string): boolean {
   return SAFE.test(name) && name !== '.' && name !== '..';
 }
 
+/** A record file's content: the stored record and its output. */
+type RecordFile = StoredRecord & { stdout: string; stderr: string };
+
+const SUFFIX = '.json';
+
 /**
- * One record on disk: `<root>/<fn>/<request id>/` holding `record.json`,
- * `stdout` and `stderr` (written as plain files so an operator can `tail` them).
+ * One record on disk: `<root>/<fn>/<request id>.json`, the record with its
+ * stdout and stderr. One file, because every invocation writes a record:
+ * a directory of three files cost a mkdir, three writes and, when pruned,
+ * a readdir, three unlinks and a rmdir per request on the worker's thread.
  */
 export class RecordFiles {
   constructor(private readonly root: string) {}
 
-  dir(fn: string, requestId: string): string {
-    return path.join(this.root, fn, requestId);
+  file(fn: string, requestId: string): string {
+    return path.join(this.root, fn, requestId + SUFFIX);
   }
 
   async write(rec: InvocationRecord): Promise<void> {
-    const dir = this.dir(rec.function, rec.requestId);
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     const { output, ...rest } = rec;
-    const stored: StoredRecord = { ...rest, ...(output ? { output: { stdoutBytes: output.stdoutBytes, stderrBytes: output.stderrBytes, truncated: output.truncated } } : {}) };
-    await fs.writeFile(path.join(dir, 'stdout'), output?.stdout ?? '');
-    await fs.writeFile(path.join(dir, 'stderr'), output?.stderr ?? '');
-    // Written last: a record without record.json is incomplete and skipped on load.
-    await fs.writeFile(path.join(dir, 'record.json'), JSON.stringify(stored));
+    const stored: RecordFile = {
+      ...rest,
+      ...(output ? { output: { stdoutBytes: output.stdoutBytes, stderrBytes: output.stderrBytes, truncated: output.truncated } } : {}),
+      stdout: output?.stdout ?? '',
+      stderr: output?.stderr ?? '',
+    };
+    const file = this.file(rec.function, rec.requestId);
+    const text = JSON.stringify(stored);
+    // The function's directory exists after its first record: create it only when missing.
+    await fs.writeFile(file, text, { mode: 0o600 }).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      await fs.writeFile(file, text, { mode: 0o600 });
+    });
   }
 
   async read(fn: string, requestId: string): Promise<StoredRecord | null> {
-    try {
-      return JSON.parse(await fs.readFile(path.join(this.dir(fn, requestId), 'record.json'), 'utf8')) as StoredRecord;
-    } catch {
-      return null;
-    }
+    const stored = await this.readFile(fn, requestId);
+    if (!stored) return null;
+    const { stdout: _out, stderr: _err, ...rec } = stored;
+    return rec;
   }
 
   async readStream(fn: string, requestId: string, stream: OutputStream): Promise<string | null> {
-    try {
-      return await fs.readFile(path.join(this.dir(fn, requestId), stream), 'utf8');
-    } catch {
-      return null;
-    }
+    return (await this.readFile(fn, requestId))?.[stream] ?? null;
   }
 
   async remove(fn: string, requestId?: string): Promise<void> {
-    await fs.rm(requestId ? this.dir(fn, requestId) : path.join(this.root, fn), { recursive: true, force: true });
+    if (requestId) await fs.rm(this.file(fn, requestId), { force: true });
+    else await fs.rm(path.join(this.root, fn), { recursive: true, force: true });
   }
 
   /** Every complete record on disk, per function, for rebuilding the index at start. */
@@ -73,17 +83,26 @@ export class RecordFiles {
     await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
     for (const fn of await fs.readdir(this.root)) {
       if (!isSafeName(fn)) continue;
-      const ids = await fs.readdir(path.join(this.root, fn)).catch(() => [] as string[]);
+      const names = await fs.readdir(path.join(this.root, fn)).catch(() => [] as string[]);
       const list: RecordSummary[] = [];
-      for (const id of ids) {
-        const rec = await this.read(fn, id);
+      for (const name of names) {
+        const id = name.endsWith(SUFFIX) ? name.slice(0, -SUFFIX.length) : '';
+        const rec = isSafeName(id) ? await this.read(fn, id) : null;
         if (rec) list.push(summarize(rec));
-        else await this.remove(fn, id); // incomplete: the worker stopped mid-write
+        else await fs.rm(path.join(this.root, fn, name), { recursive: true, force: true }); // torn write, or not a record
       }
       list.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
       if (list.length) found.set(fn, list);
     }
     return found;
+  }
+
+  private async readFile(fn: string, requestId: string): Promise<RecordFile | null> {
+    try {
+      return JSON.parse(await fs.readFile(this.file(fn, requestId), 'utf8')) as RecordFile;
+    } catch {
+      return null;
+    }
   }
 }
 

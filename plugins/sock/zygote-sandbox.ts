@@ -129,6 +129,8 @@ async function forkInto(backend: ZygoteLauncher, config: SockConfig, parent: Zyg
     for (const ns of NAMESPACES) fds.push(fs.openSync(`/proc/${sandbox.pid}/ns/${ns}`, 'r'));
     for (const file of sandbox.cgroup.procsFiles) fds.push(fs.openSync(file, fs.constants.O_WRONLY));
     fds.push(envFile({ ...sandboxEnv(fn), ...additions.env }));
+    // The instance's pid 1 execs it as its reaper, dropping its copy of the zygote's pages.
+    fds.push(fs.openSync(path.resolve(config.launcher), 'r'));
     const request = {
       ns: NAMESPACES,
       cgroups: sandbox.cgroup.procsFiles.length,
@@ -136,6 +138,7 @@ async function forkInto(backend: ZygoteLauncher, config: SockConfig, parent: Zyg
       gid: config.gid,
       exit_fifo: EXIT_FIFO,
       stdio_from: HOLDER_PID,
+      reaper: true,
       ...what(additions),
     };
     const answer = (await fdPassing().request(parent.forkSocket, Buffer.from(JSON.stringify(request)), fds, config.start_timeout_ms)).toString('utf8').trim();

@@ -3,7 +3,7 @@
 Runs as the program of a zygote sandbox (ol-launcher --keep-caps, uid 0):
 
     /usr/bin/python3 -u -B /runtime/ol_zygote.py --fork-socket /host/fork.sock \
-        --status-fd 3 [--import MODULE ...] [--path DIR ...]
+        --status-fd 3 [--reaper /.ol/reaper] [--import MODULE ...] [--path DIR ...]
 
 It imports the modules (and ol_runtime), writes "ready" on the status fd
 (or "error <reason>"), then serves fork requests on the Unix socket, one
@@ -20,9 +20,10 @@ so no later fork inherits one.
      "seccomp": base64 of a struct sock_filter array or null,
      "exit_fifo": "/host/.leaf-exit", "stdio_from": 2}
 
-A spare (B, see start_spare), forked ahead of time and waiting in accept(),
-takes the request, enters the new sandbox and forks the instance (C). It
-answers on the same connection: "ready" once its function is loaded and its socket listens, or
+A spare instance (C, see start_spare), forked ahead of time and waiting in
+accept(), takes the request, enters the new sandbox and becomes the
+instance; its pid 1 (B) reaps it. It answers on the same connection:
+"ready" once its function is loaded and its socket listens, or
 "error <reason>". The zygote itself answers only "error ..." when it
 cannot fork at all.
 
@@ -53,12 +54,16 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
 NS_FLAGS = {"mnt": CLONE_NEWNS, "net": 0x40000000, "uts": 0x04000000, "ipc": 0x08000000}
 PR_SET_PDEATHSIG = 1
+PR_CAPBSET_READ = 23
+PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 MAX_FDS = 32
+# ol-launcher, as each instance's pid 1 execs it (--reap); None: reap in Python. Inherited by child zygotes.
+REAPER = None
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -125,7 +130,7 @@ def answer(conn_fd, line):
 
 
 def enter_sandbox(req, ns_fds, cgroup_fds):
-    """In the spare (B, pid 1 of its pid namespace): join the new sandbox's cgroups and namespaces, as root."""
+    """In the spare instance (C, pid 2 of its pid namespace): join the new sandbox's cgroups and namespaces, as root."""
     for fd in cgroup_fds:
         os.write(fd, b"0")  # "0": the writing process itself, in v1 and v2 alike
         os.close(fd)
@@ -169,7 +174,7 @@ def set_environ(env):
 
 
 def become_leaf_user(req, env_fd):
-    """In B, before it forks C: the instance's environment, no privilege left, the leaf filter. C inherits them."""
+    """In C, once in its sandbox: the instance's environment, no privilege left, the leaf filter."""
     set_environ(read_env(env_fd))
     drop_privileges(req["uid"], req["gid"])
     if req.get("seccomp"):
@@ -178,7 +183,6 @@ def become_leaf_user(req, env_fd):
 
 def run_leaf(req, conn_fd):
     """In C, pid 2 of the new pid namespace: become a normal runtime serving the function."""
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     # Every instance must differ from its siblings: the zygote's PRNG state was copied.
     random.seed()
     # The zygote's own fds (listener, request fds, the exit fifo) are closed by now;
@@ -189,7 +193,6 @@ def run_leaf(req, conn_fd):
 
 def run_zygote(req, conn_fd, env_fd):
     """In C: become a child zygote, which imports what its parent lacks and serves forks from its own sandbox (root, privileges kept)."""
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     set_environ(read_env(env_fd))
     spec = req["zygote"]
     server = prepare(spec["imports"], spec["paths"], spec["fork_socket"])
@@ -200,7 +203,7 @@ def run_zygote(req, conn_fd, env_fd):
 
 
 def reap_until(child, fifo_fd):
-    """B, pid 1 of the new pid namespace: reap orphans until the runtime exits, then report its status."""
+    """B, pid 1 of the new pid namespace: reap orphans until the instance exits, then report its status."""
     while True:
         try:
             pid, status = os.waitpid(-1, 0)
@@ -210,50 +213,73 @@ def reap_until(child, fifo_fd):
             continue
         if pid == child:
             code = exit_status(status)
-            try:
-                os.write(fifo_fd, f"{code}\n".encode())
-            except OSError:
-                pass
+            if fifo_fd is not None:
+                try:
+                    os.write(fifo_fd, f"{code}\n".encode())
+                except OSError:
+                    pass
             return code
 
 
-def fork_leaf(req, conn_fd, ns_fds, cgroup_fds, env_fd):
-    """In the spare (B): enter the new sandbox, fork C (the runtime, or a child zygote), then reap until C exits."""
+def reap(to_c):
+    """
+    B, once C is forked: become its reaper, as root but out of its reach (not
+    dumpable: no ptrace, no /proc/1/root for C). The ol-launcher binary
+    mounted in the zygote's sandbox (--reaper) does it without a copy of our
+    pages; this Python loop is the fallback. Either gets the holder's FIFO
+    from C once C entered the new sandbox, and writes C's exit status there.
+    """
+    prctl(PR_SET_DUMPABLE, 0)
+    if REAPER:
+        try:
+            os.set_inheritable(to_c.fileno(), True)
+            os.execve(REAPER, ["ol-launcher", "--reap", str(to_c.fileno())], {})
+        except OSError as e:
+            sys.stderr.write(f"ol-zygote: cannot exec the reaper {REAPER} ({e}); reaping in Python\n")
+    try:
+        _, fds, _, _ = socket.recv_fds(to_c, 16, 1)
+    except OSError:
+        fds = []
+    to_c.close()
+    os._exit(reap_until(2, fds[0] if fds else None))
+
+
+def serve_request(conn, to_b):
+    """C: the request taken; enter the new sandbox, hand the exit FIFO to B, become the instance (or a child zygote)."""
+    try:
+        req, fds = receive(conn)
+        n_ns, n_cg = len(req["ns"]), req["cgroups"]
+        # Then the instance's env file, which only the instance reads.
+        if len(fds) != n_ns + n_cg + 1:
+            raise ValueError(f"expected {n_ns + n_cg + 1} fds, got {len(fds)}")
+    except Exception as e:
+        answer(conn.fileno(), f"error bad fork request: {e}")
+        os._exit(1)
+    conn_fd, env_fd = conn.detach(), fds[n_ns + n_cg]
     zygote = "zygote" in req
     try:
-        enter_sandbox(req, ns_fds, cgroup_fds)
-        fifo_fd = os.open(req["exit_fifo"], os.O_WRONLY)
+        enter_sandbox(req, fds[:n_ns], fds[n_ns:n_ns + n_cg])
         try:
             mount_proc()  # /proc of our pid namespace
         except OSError as e:
             sys.stderr.write(f"ol-zygote: {e}; /proc shows the sandbox's other processes\n")
-        # Done once, here, rather than in both B and C: C inherits it all.
+        fifo_fd = os.open(req["exit_fifo"], os.O_WRONLY)
+        socket.send_fds(to_b, [b"f"], [fifo_fd])
+        os.close(fifo_fd)
+        to_b.close()
         if not zygote:
             become_leaf_user(req, env_fd)
-        c = os.fork()
     except Exception as e:
-        answer(conn_fd, f"error cannot start the instance: {e}")
+        answer(conn_fd, f"error cannot enter the new sandbox: {e}")
         os._exit(1)
-    if c == 0:
-        os.close(fifo_fd)
-        try:
-            code = run_zygote(req, conn_fd, env_fd) if zygote else run_leaf(req, conn_fd)
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-        except BaseException as e:
-            answer(conn_fd, f"error the forked {'zygote' if zygote else 'instance'} failed to start: {type(e).__name__}: {e}")
-            code = 1
-        os._exit(code)
-    os.close(conn_fd)
-    if zygote:
-        os.close(env_fd)  # a leaf's was read and closed before the fork
     try:
-        if zygote:
-            drop_privileges(req["uid"], req["gid"])
-        signal.signal(signal.SIGTERM, lambda *_: os.kill(c, signal.SIGTERM))
-    except OSError:
-        pass
-    os._exit(reap_until(c, fifo_fd))
+        code = run_zygote(req, conn_fd, env_fd) if zygote else run_leaf(req, conn_fd)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    except BaseException as e:
+        answer(conn_fd, f"error the forked {'zygote' if zygote else 'instance'} failed to start: {type(e).__name__}: {e}")
+        code = 1
+    os._exit(code)
 
 
 def receive(conn):
@@ -266,8 +292,26 @@ def receive(conn):
     return json.loads(data), fds
 
 
+def warm_up():
+    """
+    Run, in a new spare, what a request will make it run, on harmless inputs:
+    the pages those steps write (reference counts, caches) are copied from
+    the zygote now, not while a caller waits for its instance.
+    """
+    json.loads('{"ns": ["net", "mnt"], "cgroups": 1, "uid": 1, "gid": 1, "exit_fifo": "/x", "stdio_from": 2, "seccomp": null, "runtime": ["--socket", "/x"]}')
+    base64.b64decode(b"AAAAAAAAAAA=")
+    SockFprog(1, ctypes.addressof(ctypes.create_string_buffer(b"\0" * 8, 8)))
+    for cap in range(64):
+        if _libc.prctl(PR_CAPBSET_READ, ctypes.c_ulong(cap), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) < 0:
+            break
+    dict(e.decode().split("=", 1) for e in b"A=1\0B=2\0".split(b"\0")[:-1])
+    set_environ(dict(os.environ))
+    random.random()
+
+
 def run_spare(listener, taken):
-    """B: take the next fork request, tell the zygote (which makes the next spare meanwhile), serve it."""
+    """C, the spare instance: wait for the next fork request, tell the zygote (which makes the next spare meanwhile), serve it."""
+    warm_up()
     while True:
         try:
             conn, _ = listener.accept()
@@ -277,43 +321,46 @@ def run_spare(listener, taken):
     listener.close()
     taken.send(b"1")
     taken.close()
-    try:
-        req, fds = receive(conn)
-        n_ns = len(req["ns"])
-        # The last fd is the instance's env file, which only the instance (or B for it) reads.
-        if len(fds) != n_ns + req["cgroups"] + 1:
-            raise ValueError(f"expected {n_ns + req['cgroups'] + 1} fds, got {len(fds)}")
-    except Exception as e:
-        answer(conn.fileno(), f"error bad fork request: {e}")
-        os._exit(1)
-    fork_leaf(req, conn.detach(), fds[:n_ns], fds[n_ns:-1], fds[-1])
+    return conn
 
 
 def start_spare(listener, taken_r, taken_w):
     """
-    Fork the spare ahead of the next request, so that a request waits for one
-    fork of this process (B forking C) instead of three. A unshares a pid
-    namespace and forks B, its pid 1, then exits: B is no child of ours (our
-    sandbox's init reaps it), so the zygote has no child when it is inspected.
+    Make the spare ahead of the next request, so that a request waits for no
+    fork of this process at all. A unshares a pid namespace, forks B (its
+    pid 1) and exits: B is no child of ours (our sandbox's init reaps it), so
+    the zygote has no child when it is inspected.
     """
     a = os.fork()
     if a == 0:
         try:
             unshare(CLONE_NEWPID, "pid")
-            b = os.fork()
+            if os.fork() == 0:
+                spare_pid1(listener, taken_r, taken_w)
         except BaseException as e:
             sys.stderr.write(f"ol-zygote: cannot make a spare: {e}\n")
             os._exit(1)
-        if b == 0:
-            taken_r.close()
-            try:
-                run_spare(listener, taken_w)
-            finally:
-                os._exit(1)
         os._exit(0)
     _, status = os.waitpid(a, 0)
     if exit_status(status) != 0:
         raise RuntimeError("cannot fork a spare (see the message above)")
+
+
+def spare_pid1(listener, taken_r, taken_w):
+    """B: fork C (pid 2), the spare instance, which waits for a request; become C's reaper."""
+    to_c, to_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    if os.fork():
+        for sock in (listener, taken_r, taken_w, to_b):
+            sock.close()
+        reap(to_c)
+    try:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        to_c.close()
+        taken_r.close()
+        conn = run_spare(listener, taken_w)
+    except BaseException:
+        os._exit(1)
+    serve_request(conn, to_b)
 
 
 def serve(listener, taken_r, taken_w):
@@ -363,7 +410,10 @@ def main(argv=None):
     parser.add_argument("--status-fd", type=int, required=True)
     parser.add_argument("--import", dest="modules", action="append", default=[])
     parser.add_argument("--path", action="append", default=[])
+    parser.add_argument("--reaper", default=None, help="ol-launcher inside this sandbox, exec'd as each instance's reaper")
     args = parser.parse_args(argv)
+    global REAPER
+    REAPER = args.reaper
     os.set_inheritable(args.status_fd, False)
     try:
         server = prepare(args.modules, args.path, args.fork_socket)

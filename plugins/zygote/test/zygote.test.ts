@@ -30,6 +30,15 @@ import cleanpkg, slowpkg
 def f(event):
     return {"clean": cleanpkg.describe(), "slow": slowpkg.answer(1), "pid": os.getpid(), "uid": os.getuid()}
 `,
+  zdie: `# ol-import: cleanpkg
+import os, signal
+import cleanpkg
+
+def f(event):
+    if event["how"] == "exit":
+        os._exit(7)
+    os.kill(os.getpid(), signal.SIGSEGV)
+`,
   zplain: `import os
 
 def f(event):
@@ -212,4 +221,15 @@ test('a child zygote is forked from its parent (root -> cleanpkg -> cleanpkg+slo
   // Each fork nests a pid namespace: root server at 2 levels (host, its sandbox), each child one deeper (its own, unshared at the fork).
   const depths = await Promise.all(['zygote.root', 'zygote.cleanpkg==1.0', 'zygote.cleanpkg==1.0_slowpkg==1.0'].map(async (n) => pidNsDepth(await serverOf(w, n))));
   assert.deepEqual(depths, [2, 3, 4]);
+});
+
+test('a forked instance that dies is diagnosed from its exit status, as a fresh one is (exit code, signal)', T, async () => {
+  const w = await worker({});
+  const exited = await w.run('zdie', { how: 'exit' });
+  assert.equal(exited.status, 502, exited.text);
+  assert.match(exited.text, /exited with code 7/);
+  const killed = await w.run('zdie', { how: 'segv' });
+  assert.equal(killed.status, 502, killed.text);
+  assert.match(killed.text, /killed by signal SIGSEGV/);
+  assert.equal((await tree(w))[0].forks, 2, 'both instances were forked from the cleanpkg zygote');
 });
