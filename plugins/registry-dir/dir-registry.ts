@@ -35,8 +35,6 @@ export class DirRegistry implements FunctionRegistry {
   private readonly swapping = new Map<string, Promise<void>>();
   /** Bumped when any swap starts or ends. */
   private swapEpoch = 0;
-  /** The owner each upload recorded, read once per version (lookup runs on every request). */
-  private readonly uploadOwners = new Map<string, { version: string; owner?: string }>();
   private prepared?: Promise<void>;
   private readonly recent: LookupCache<FunctionSource | null>;
 
@@ -138,7 +136,6 @@ export class DirRegistry implements FunctionRegistry {
       this.recent.delete(name);
       this.swapEpoch++;
       if (away) {
-        this.uploadOwners.delete(name);
         await fs.rm(away, { recursive: true, force: true });
         this.log.info({ function: name }, 'function removed');
         return true;
@@ -163,18 +160,11 @@ export class DirRegistry implements FunctionRegistry {
       const codeDir = path.join(root, name);
       if (!(await isFunctionDir(codeDir))) continue;
       const version = await dirVersion(codeDir);
-      const owner = root === this.uploadDir ? await this.uploadOwner(name, codeDir, version) : undefined;
+      // Read on each walk, which lookup's cache keeps to one per revalidate_ms.
+      const owner = root === this.uploadDir ? (await readUploadInfo(codeDir)).owner : undefined;
       return owner === undefined ? { name, version, codeDir } : { name, version, codeDir, owner };
     }
     return null;
-  }
-
-  private async uploadOwner(name: string, codeDir: string, version: string): Promise<string | undefined> {
-    const known = this.uploadOwners.get(name);
-    if (known?.version === version) return known.owner;
-    const { owner } = await readUploadInfo(codeDir);
-    this.uploadOwners.set(name, { version, owner });
-    return owner;
   }
 
   private async readOnlyHome(name: string): Promise<string | null> {
