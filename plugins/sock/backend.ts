@@ -105,7 +105,7 @@ export class SockBackend implements SandboxBackend {
 
   /** Zygotes: a fork server that imported `modules` (plugins/sock/zygote-sandbox.ts). */
   createZygote(template: LoadedFunction, modules: string[], parent?: Zygote): Promise<Zygote> {
-    return parent ? forkChildZygote(this, this.config, parent, template, modules) : startZygote(this, template, modules, this.config.python);
+    return parent ? forkChildZygote(this, this.config, parent, template, modules) : startZygote(this, this.config, template, modules);
   }
 
   /** Zygotes: a sandbox for `fn` whose runtime `parent` forks into it. */
@@ -117,7 +117,8 @@ export class SockBackend implements SandboxBackend {
   async launch(fn: LoadedFunction, variant: LaunchVariant = {}): Promise<SockSandbox> {
     if (!this.started) throw new Error('the SOCK backend is not started (or already stopped); sandboxes can be created only while the worker runs');
     const id = randomBytes(6).toString('hex');
-    const additions = await this.prepareAdditions(fn, id);
+    const prepared = await this.prepareAdditions(fn, id);
+    const additions = variant.mounts ? { ...prepared, mounts: [...(prepared.mounts ?? []), ...variant.mounts] } : prepared;
     variant.onAdditions?.(additions);
     let dirs: SandboxDirs;
     let cgroup: Cgroup;

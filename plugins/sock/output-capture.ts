@@ -12,6 +12,11 @@ export function captureStem(requestId: string): string {
   return requestId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'request';
 }
 
+/** The output of a call that printed nothing. */
+export function noOutput(): CapturedOutput {
+  return { stdout: '', stderr: '', stdoutBytes: 0, stderrBytes: 0, truncated: false };
+}
+
 /**
  * Reads (and removes) the files of one call. A stream longer than `maxBytes`
  * keeps its first and last halves around a marker, so both the start of the

@@ -8,6 +8,13 @@ export const PROTOCOL_ERROR = 'RuntimeProtocolError';
 /** Runtime error kinds that map one to one onto FailureKind (the instance lives on). */
 const FUNCTION_KINDS = new Set(['exception', 'load', 'bad-return', 'exit']);
 
+/** What the runtime answered: the outcome, and how much output the call captured (when it says). */
+export interface RuntimeReply {
+  outcome: InvocationOutcome;
+  /** Bytes written to stdout and stderr during the call (the runtime's X-OL-Output header). */
+  outputBytes?: [number, number];
+}
+
 /**
  * HTTP/1.1 over the sandbox's Unix socket to ol_runtime.py: one keep-alive
  * connection, one request at a time. Timeouts are the caller's (an
@@ -32,7 +39,7 @@ export class RuntimeClient {
    * POST /run. Resolves with the outcome the runtime reported; rejects when
    * the connection failed or closed without an answer, or the signal fired.
    */
-  async run(inv: Invocation, signal: AbortSignal, headers: Record<string, string> = {}): Promise<InvocationOutcome> {
+  async run(inv: Invocation, signal: AbortSignal, headers: Record<string, string> = {}): Promise<RuntimeReply> {
     const res = await this.client.request({
       path: '/run',
       method: 'POST',
@@ -42,13 +49,19 @@ export class RuntimeClient {
     });
     const body = Buffer.from(await res.body.arrayBuffer());
     const contentType = String(res.headers['content-type'] ?? 'application/json');
-    if (res.statusCode === 200) return { ok: true, body, contentType };
-    return { ok: false, failure: runtimeFailure(res.statusCode, body) };
+    const outcome: InvocationOutcome = res.statusCode === 200 ? { ok: true, body, contentType } : { ok: false, failure: runtimeFailure(res.statusCode, body) };
+    const outputBytes = parseOutputBytes(res.headers['x-ol-output']);
+    return outputBytes ? { outcome, outputBytes } : { outcome };
   }
 
   async close(): Promise<void> {
     await this.client.destroy().catch(() => undefined);
   }
+}
+
+function parseOutputBytes(header: string | string[] | undefined): [number, number] | undefined {
+  const m = typeof header === 'string' ? /^(\d+) (\d+)$/.exec(header) : null;
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
 
 /** A 4xx/5xx answer of the runtime as an InvocationFailure. */

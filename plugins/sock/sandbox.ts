@@ -3,7 +3,7 @@ import type { SockConfig } from './config';
 import { Deadline, within } from './deadline';
 import { noteDiskFull } from './disk-full';
 import { diagnoseDeath, exitSignal, pidsEvidence, pidsFailure, pidsLimitHint } from './diagnosis';
-import { CAPTURE_HEADER, captureStem, collectOutput } from './output-capture';
+import { CAPTURE_HEADER, captureStem, collectOutput, noOutput } from './output-capture';
 import { findSeccompKill, monotonicUs } from './seccomp-evidence';
 import { LauncherProcess, type ExitStatus } from './launcher-process';
 import { PROTOCOL_ERROR, RuntimeClient } from './runtime-client';
@@ -149,7 +149,10 @@ export class SockSandbox implements Sandbox {
     try {
       let outcome: InvocationOutcome;
       try {
-        outcome = await this.client!.run(inv, deadline.signal, { [CAPTURE_HEADER]: call.stem });
+        const reply = await this.client!.run(inv, deadline.signal, { [CAPTURE_HEADER]: call.stem });
+        outcome = reply.outcome;
+        // The runtime removed empty capture files and says so: nothing to read.
+        if (reply.outputBytes?.[0] === 0 && reply.outputBytes[1] === 0) call.output = noOutput();
       } catch (err) {
         outcome = deadline.passed ? await this.timedOut() : await this.diedDuring(before, deadline, err as Error);
         return await this.finishCall(call, outcome, before);

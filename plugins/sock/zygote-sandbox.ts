@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LoadedFunction, Sandbox, SandboxAdditions, Zygote } from '../../core';
+import type { LoadedFunction, Sandbox, SandboxAdditions, SandboxMount, Zygote } from '../../core';
 import type { SockConfig } from './config';
 import { fdPassing } from './fd-passing';
 import { CODE_MOUNT, SCRATCH_MOUNT, SOCKET_NAME, STATUS_FD, envEntries, sandboxEnv } from './launcher-command';
@@ -29,11 +29,20 @@ export interface LaunchVariant {
   /** No program: the sandbox waits for an exit status on this FIFO (ol-launcher --hold). */
   hold?: string;
   keepCaps?: boolean;
+  /** Mounts besides the customizers' (zygotes: the reaper binary). */
+  mounts?: SandboxMount[];
   /** Forked instances: the holder does not get the customizers' variables (the forked runtime reads them from its env fd). */
   withoutCustomizerEnv?: boolean;
   /** Receives what the SandboxCustomizers added (env, sys.path, seccomp filter). */
   onAdditions?: (additions: SandboxAdditions) => void;
 }
+
+/**
+ * ol-launcher, mounted read-only in every zygote's sandbox: each instance's
+ * pid 1 execs it (`--reap`) instead of staying a copy of the zygote.
+ */
+const REAPER = '/.ol/reaper';
+const reaperMount = (config: SockConfig): SandboxMount => ({ source: path.resolve(config.launcher), target: REAPER });
 
 /** The parts of SockBackend this file uses. */
 export interface ZygoteLauncher {
@@ -73,9 +82,9 @@ function programPid(initPid: number): number {
   return kids[0];
 }
 
-export async function startZygote(backend: ZygoteLauncher, template: LoadedFunction, modules: string[], python: string): Promise<Zygote> {
-  const program = [python, '-u', '-B', path.posix.join(RUNTIME_MOUNT, 'ol_zygote.py'), '--fork-socket', FORK_SOCKET, '--status-fd', String(STATUS_FD), ...modules.flatMap((m) => ['--import', m])];
-  const sandbox = await backend.launch({ ...template, role: 'zygote' }, { program, keepCaps: true });
+export async function startZygote(backend: ZygoteLauncher, config: SockConfig, template: LoadedFunction, modules: string[]): Promise<Zygote> {
+  const program = [config.python, '-u', '-B', path.posix.join(RUNTIME_MOUNT, 'ol_zygote.py'), '--fork-socket', FORK_SOCKET, '--status-fd', String(STATUS_FD), '--reaper', REAPER, ...modules.flatMap((m) => ['--import', m])];
+  const sandbox = await backend.launch({ ...template, role: 'zygote' }, { program, keepCaps: true, mounts: [reaperMount(config)] });
   try {
     const server = programPid(sandbox.pid);
     const fds = fs.readdirSync(`/proc/${server}/fd`).map(Number);
@@ -123,14 +132,13 @@ export async function forkChildZygote(backend: ZygoteLauncher, config: SockConfi
 async function forkInto(backend: ZygoteLauncher, config: SockConfig, parent: Zygote, fn: LoadedFunction, what: (additions: SandboxAdditions) => Record<string, unknown>): Promise<SockSandbox> {
   if (!(parent instanceof SockZygote)) throw new Error('forkFrom: the parent is not a zygote of the SOCK backend');
   let additions: SandboxAdditions = {};
-  const sandbox = await backend.launch(fn, { hold: EXIT_FIFO, withoutCustomizerEnv: true, onAdditions: (a) => (additions = a) });
+  const mounts = fn.role === 'zygote' ? [reaperMount(config)] : [];
+  const sandbox = await backend.launch(fn, { hold: EXIT_FIFO, mounts, withoutCustomizerEnv: true, onAdditions: (a) => (additions = a) });
   const fds: number[] = [];
   try {
     for (const ns of NAMESPACES) fds.push(fs.openSync(`/proc/${sandbox.pid}/ns/${ns}`, 'r'));
     for (const file of sandbox.cgroup.procsFiles) fds.push(fs.openSync(file, fs.constants.O_WRONLY));
     fds.push(envFile({ ...sandboxEnv(fn), ...additions.env }));
-    // The instance's pid 1 execs it as its reaper, dropping its copy of the zygote's pages.
-    fds.push(fs.openSync(path.resolve(config.launcher), 'r'));
     const request = {
       ns: NAMESPACES,
       cgroups: sandbox.cgroup.procsFiles.length,
@@ -138,7 +146,6 @@ async function forkInto(backend: ZygoteLauncher, config: SockConfig, parent: Zyg
       gid: config.gid,
       exit_fifo: EXIT_FIFO,
       stdio_from: HOLDER_PID,
-      reaper: true,
       ...what(additions),
     };
     const answer = (await fdPassing().request(parent.forkSocket, Buffer.from(JSON.stringify(request)), fds, config.start_timeout_ms)).toString('utf8').trim();
@@ -154,14 +161,14 @@ async function forkInto(backend: ZygoteLauncher, config: SockConfig, parent: Zyg
 
 /**
  * The host pid of a forked fork server: in its sandbox's cgroup, the pid 2
- * of the deepest pid namespace (the holder is pid 2 one level up, the
- * reaper pid 1 beside it).
+ * of the shallowest pid namespace below the sandbox's own (whose pid 2 is the
+ * holder). Deeper ones are its spare's.
  */
 async function forkedServerPid(sandbox: SockSandbox): Promise<number> {
   let best: { pid: number; depth: number } | undefined;
   for (const pid of await sandbox.cgroup.pids()) {
     const nspid = /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1].trim().split(/\s+/) ?? [];
-    if (nspid.at(-1) === '2' && nspid.length > (best?.depth ?? 2)) best = { pid, depth: nspid.length };
+    if (nspid.at(-1) === '2' && nspid.length > 2 && nspid.length < (best?.depth ?? Infinity)) best = { pid, depth: nspid.length };
   }
   if (!best) throw new Error(`the child zygote is not running in sandbox ${sandbox.id} (it exited?)`);
   return best.pid;

@@ -32,7 +32,7 @@ test('keeps the last keep_per_function records of a function, on disk, and remov
   for (const id of ['a1', 'a2', 'a3', 'a4', 'a5']) s.record(rec('f', id));
   await s.stop();
   assert.deepEqual(s.list('f').map((r) => r.requestId), ['a3', 'a4', 'a5']);
-  assert.deepEqual(fs.readdirSync(path.join(dir, 'debug', 'f')).sort(), ['a3', 'a4', 'a5']);
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'debug', 'f')).sort(), ['a3.json', 'a4.json', 'a5.json']);
   assert.equal(await s.files.readStream('f', 'a5', 'stdout'), 'out a5\n');
   fs.rmSync(dir, { recursive: true, force: true });
 });

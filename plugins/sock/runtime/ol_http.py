@@ -114,9 +114,10 @@ def parse_request(buf):
     return Request(method, path, headers, body, keep_alive), stop
 
 
-def response_bytes(status, body, content_type, request_id, close, head_only):
+def response_bytes(status, body, content_type, request_id, close, head_only, extra=()):
     lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}", "Server: ol-runtime",
              f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
+    lines.extend(f"{name}: {value}" for name, value in extra)
     if request_id:
         lines.append(f"X-OL-Request-Id: {request_id}")
     if close:
@@ -128,7 +129,7 @@ def response_bytes(status, body, content_type, request_id, close, head_only):
 class Connection:
     """One client connection; the serve loop calls serve_ready() when bytes arrive.
 
-    handle(request) -> (status, body bytes, content type) answers a request;
+    handle(request) -> (status, body bytes, content type, extra header pairs) answers a request;
     bad_request(message) -> body bytes answers what could not be parsed.
     """
 
@@ -155,10 +156,10 @@ class Connection:
                 return True
             request, used = parsed
             del self.buf[:used]
-            status, body, content_type = self.handle(request)
+            status, body, content_type, extra = self.handle(request)
             self.sock.sendall(response_bytes(status, body, content_type,
                                              request.headers.get("x-ol-request-id"),
-                                             not request.keep_alive, request.method == "HEAD"))
+                                             not request.keep_alive, request.method == "HEAD", extra))
             if not request.keep_alive:
                 return False
 

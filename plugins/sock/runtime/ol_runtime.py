@@ -205,6 +205,7 @@ class Function:
 # ended (or the instance died), and bounds what it keeps.
 
 CAPTURE_HEADER = "x-ol-capture"  # header names are lower-cased by ol_http
+OUTPUT_HEADER = "X-OL-Output"
 _STEM_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _capture_dir = None  # set by main() from --capture-dir; None: no capture
 _libc = None
@@ -246,10 +247,19 @@ class OutputCapture:
 
     def __exit__(self, *exc):
         _flush_stdio()
+        self.sizes = tuple(os.fstat(fd).st_size for fd in (1, 2))
         for fd, saved in zip((1, 2), self.saved):
             os.dup2(saved, fd)
             os.close(saved)
         self.saved = []
+        if self.sizes == (0, 0):
+            # Most calls print nothing: remove the empty files here so that the
+            # worker, told so by OUTPUT_HEADER, has nothing to open.
+            for path in self.paths:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
         return False
 
 
@@ -258,34 +268,38 @@ def _is_capture_stem(stem):
 
 
 def run_captured(function, body, stem):
-    """function.run(body), with its output captured when the worker asked for it."""
+    """(status, body, headers): function.run(body), with its output captured when the worker asked for it.
+
+    The headers carry OUTPUT_HEADER, "<stdout bytes> <stderr bytes>", once the capture ended.
+    """
     if _capture_dir is None or not stem or not _is_capture_stem(stem):
-        return function.run(body)
+        return function.run(body) + ((),)
     try:
         capture = OutputCapture(_capture_dir, stem)
         capture.__enter__()
     except OSError as e:
         # Serving the call matters more than capturing its output; say why it is missing.
         sys.stderr.write(f"ol-runtime: cannot capture this call's output: {e}\n")
-        return function.run(body)
+        return function.run(body) + ((),)
     try:
-        return function.run(body)
+        status, answer = function.run(body)
     finally:
         capture.__exit__(None, None, None)
+    return status, answer, ((OUTPUT_HEADER, "%d %d" % capture.sizes),)
 
 
 def route(function, request):
-    """The runtime's answer to one request: (status, body, content type)."""
+    """The runtime's answer to one request: (status, body, content type, extra headers)."""
     path = request.path.split("?", 1)[0]
     if (request.method, path) == ("POST", "/run"):
-        status, body = run_captured(function, request.body, request.headers.get(CAPTURE_HEADER))
-        return status, body, "application/json"
+        status, body, headers = run_captured(function, request.body, request.headers.get(CAPTURE_HEADER))
+        return status, body, "application/json", headers
     if request.method in ("GET", "HEAD") and path == "/health":
-        return 200, b"ok", "text/plain"
+        return 200, b"ok", "text/plain", ()
     return 404, error_json({
         "kind": "not-found",
         "message": f"no route for {request.method} {path}; "
-                   f"the runtime serves POST /run and GET /health"}), "application/json"
+                   f"the runtime serves POST /run and GET /health"}), "application/json", ()
 
 
 def bad_request(message):

@@ -64,6 +64,8 @@ MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 MAX_FDS = 32
 # ol-launcher, as each instance's pid 1 execs it (--reap); None: reap in Python. Inherited by child zygotes.
 REAPER = None
+# How often the zygote looks whether its spare still runs.
+SPARE_CHECK_S = 1.0
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -133,6 +135,7 @@ def enter_sandbox(req, ns_fds, cgroup_fds):
     """In the spare instance (C, pid 2 of its pid namespace): join the new sandbox's cgroups and namespaces, as root."""
     for fd in cgroup_fds:
         os.write(fd, b"0")  # "0": the writing process itself, in v1 and v2 alike
+        os.write(fd, b"1")  # our reaper (pid 1 here), which would otherwise stay in the zygote's cgroup
         os.close(fd)
     # The mount namespace last: it changes our root and cwd to the new sandbox's.
     for kind, fd in sorted(zip(req["ns"], ns_fds), key=lambda p: p[0] == "mnt"):
@@ -319,7 +322,7 @@ def run_spare(listener, taken):
         except InterruptedError:
             continue
     listener.close()
-    taken.send(b"1")
+    taken.send(b"taken")
     taken.close()
     return conn
 
@@ -335,8 +338,10 @@ def start_spare(listener, taken_r, taken_w):
     if a == 0:
         try:
             unshare(CLONE_NEWPID, "pid")
-            if os.fork() == 0:
+            b = os.fork()
+            if b == 0:
                 spare_pid1(listener, taken_r, taken_w)
+            taken_w.send(f"spare {b}".encode())
         except BaseException as e:
             sys.stderr.write(f"ol-zygote: cannot make a spare: {e}\n")
             os._exit(1)
@@ -366,16 +371,31 @@ def spare_pid1(listener, taken_r, taken_w):
 def serve(listener, taken_r, taken_w):
     """
     Keep one spare waiting on the listener; make the next as soon as it took
-    a request. Called once ready (the status fd closed: no spare may hold it).
+    a request, or died without taking one (then nobody would accept). Called
+    once ready (the status fd closed: no spare may hold it).
     """
+    taken_r.settimeout(SPARE_CHECK_S)
     while True:
         start_spare(listener, taken_r, taken_w)
+        spare = None
         while True:
             try:
-                if taken_r.recv(1):
-                    break
-            except InterruptedError:
-                continue
+                message = taken_r.recv(32)
+            except (InterruptedError, socket.timeout):
+                message = b""
+            if message.startswith(b"spare "):
+                spare = int(message.split()[1])
+            elif message == b"taken" or (spare and not alive(spare)):
+                break
+
+
+def alive(pid):
+    """Whether the spare's pid 1 (no child of ours: its exit is not ours to see) still runs."""
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 def prepare(modules, paths, fork_socket):
