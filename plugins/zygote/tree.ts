@@ -88,6 +88,7 @@ export class ZygoteTree {
       instances: n.refs,
       forks: n.forks,
       forkedFromParent: Boolean(n.holdsParent),
+      serverPid: n.zygote?.serverPid ?? null,
       children: n.children.map(view),
     });
     return [...this.nodes.values()].filter((n) => !n.parent).map(view);

@@ -121,6 +121,10 @@ test('a function importing a slow package is served by a forked instance of its 
   assert.equal(first.json.caps, '0000000000000000');
   assert.equal(first.json.nnp, '1');
   assert.ok(first.json.host.includes('ol.sock') && !first.json.host.includes('fork.sock'), `its own scratch dir: ${first.json.host}`);
+  // Its pid 1 is ol-launcher --reap (no copy of the zygote left), and it is in the instance's cgroup, not the zygote's.
+  const leaf = sandboxes(w).find((s: any) => s.fn.name === 'zslow');
+  const cmdlines = (await leaf.cgroup.pids()).map((p: number) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').trim());
+  assert.ok(cmdlines.some((c: string) => c.startsWith('ol-launcher --reap')), `the reaper is in the instance's cgroup: ${cmdlines.join(' | ')}`);
 
   await coldAgain(w);
   const second = await w.run('zslow', { x: 2 });
@@ -188,15 +192,6 @@ function pidNsDepth(pid: number): number {
   return /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1].trim().split(/\s+/).length;
 }
 
-/** The host pid of a zygote sandbox's fork server: pid 2 of the deepest pid namespace in its cgroup. */
-async function serverOf(w: RunningWorker, name: string): Promise<number> {
-  const sb = sandboxes(w).find((s: any) => s.fn.name === name);
-  assert.ok(sb, `a sandbox for ${name}: ${sandboxes(w).map((s: any) => s.fn.name)}`);
-  const pids: number[] = await sb.cgroup.pids();
-  const nspid = (p: number) => /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))![1].trim().split(/\s+/);
-  return pids.filter((p) => nspid(p).at(-1) === '2').sort((a, b) => pidNsDepth(b) - pidNsDepth(a))[0];
-}
-
 test('a child zygote is forked from its parent (root -> cleanpkg -> cleanpkg+slowpkg); a function without packages is forked from the root', T, async () => {
   const w = await worker({ root: true, learn: false, tree: [{ packages: ['cleanpkg==1.0'], children: [{ packages: ['slowpkg==1.0'] }] }] });
   const plain = await w.run('zplain', {});
@@ -219,8 +214,7 @@ test('a child zygote is forked from its parent (root -> cleanpkg -> cleanpkg+slo
   assert.equal(clean.instances, 1, 'the child zygote holds a reference on its parent');
 
   // Each fork nests a pid namespace: root server at 2 levels (host, its sandbox), each child one deeper (its own, unshared at the fork).
-  const depths = await Promise.all(['zygote.root', 'zygote.cleanpkg==1.0', 'zygote.cleanpkg==1.0_slowpkg==1.0'].map(async (n) => pidNsDepth(await serverOf(w, n))));
-  assert.deepEqual(depths, [2, 3, 4]);
+  assert.deepEqual([root, clean, leafZygote].map((n) => pidNsDepth(n.serverPid)), [2, 3, 4]);
 });
 
 test('a forked instance that dies is diagnosed from its exit status, as a fresh one is (exit code, signal)', T, async () => {
