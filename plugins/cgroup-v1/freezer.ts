@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { WaitTimeoutError, readPids, waitForFileContent, writeCgroupFile, type Logger } from '../../core';
+import { Backoff, WaitTimeoutError, readCgroupFile, readPids, waitForFileContent, writeCgroupFileNow, type Logger } from '../../core';
 
 /**
  * cgroup v1 announces neither the end of a freeze nor a cgroup becoming empty
@@ -10,15 +10,25 @@ const POLL = { pollMs: 1, maxPollMs: 64 };
 
 export type FreezerState = 'FROZEN' | 'THAWED';
 
-/** Writes freezer.state and polls until it reads back (FREEZING is the transient state in between). */
+/**
+ * Writes freezer.state and polls until it reads back (FREEZING is the
+ * transient state in between). Both synchronously: this runs twice per
+ * request (thaw before, freeze after), a thaw reads back at once, and a
+ * freeze of an idle process usually within the first re-read.
+ */
 export async function setFreezerState(dir: string, state: FreezerState, timeoutMs: number): Promise<void> {
   const file = path.join(dir, 'freezer.state');
-  await writeCgroupFile(file, state);
-  try {
-    await waitForFileContent(file, (c) => c.trim() === state, { timeoutMs, ...POLL });
-  } catch (e) {
-    if (!(e instanceof WaitTimeoutError)) throw e;
-    throw new Error(`cgroup ${dir}: freezer.state still reads ${e.lastContent?.trim()} instead of ${state} after ${timeoutMs} ms; a member may be stuck in uninterruptible sleep (D state): see /proc/<pid>/stack of the pids in its cgroup.procs`);
+  writeCgroupFileNow(file, state);
+  const started = performance.now();
+  const backoff = new Backoff(POLL.pollMs, POLL.maxPollMs);
+  for (;;) {
+    const now = await readCgroupFile(file);
+    if (now === state) return;
+    const left = timeoutMs - (performance.now() - started);
+    if (left <= 0) {
+      throw new Error(`cgroup ${dir}: freezer.state still reads ${now} instead of ${state} after ${timeoutMs} ms; a member may be stuck in uninterruptible sleep (D state): see /proc/<pid>/stack of the pids in its cgroup.procs`);
+    }
+    await backoff.wait(left);
   }
 }
 

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { readKey, readNumber, readOptionalFile, writeCgroupFile, type CgroupUsage, type UsageWindow } from '../../core';
+import { readKey, readNumber, readOptionalFile, writeCgroupFileNow, type CgroupUsage, type UsageWindow } from '../../core';
 import type { HierarchyDirs } from './hierarchies';
 
 interface Counters {
@@ -32,6 +32,16 @@ function ioBytes(text: string | undefined): Pick<Counters, 'readBytes' | 'writeB
   return { readBytes, writeBytes };
 }
 
+/** Resets memory.max_usage_in_bytes; false when this kernel refuses (the peak is then the instance's). */
+function resetPeak(peakFile: string): boolean {
+  try {
+    writeCgroupFileNow(peakFile, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const usec = (after?: number, before?: number) => (after === undefined || before === undefined ? undefined : Math.max(0, Math.round((after - before) / 1000)));
 const delta = (after?: number, before?: number) => (after === undefined || before === undefined ? undefined : Math.max(0, after - before));
 
@@ -46,10 +56,7 @@ const delta = (after?: number, before?: number) => (after === undefined || befor
  */
 export async function startV1Usage(dirs: HierarchyDirs): Promise<UsageWindow> {
   const peakFile = path.join(dirs.memory, 'memory.max_usage_in_bytes');
-  const reset = await writeCgroupFile(peakFile, 0).then(
-    () => true,
-    () => false,
-  );
+  const reset = resetPeak(peakFile);
   const before = await counters(dirs);
   return {
     async finish(): Promise<CgroupUsage> {

@@ -11,6 +11,7 @@ import {
   removeCgroupDir,
   waitForFileContent,
   writeCgroupFile,
+  writeCgroupFileNow,
   writeOptionalFile,
   readOptionalFile,
   UsageWindowSlot,
@@ -140,7 +141,7 @@ export class V2Cgroup implements Cgroup {
   }
 
   private async setFrozen(value: '0' | '1'): Promise<void> {
-    await writeCgroupFile(this.file('cgroup.freeze'), value);
+    writeCgroupFileNow(this.file('cgroup.freeze'), value);
     await waitForEvent(this.dir, 'frozen', value, this.giveUpMs);
   }
 

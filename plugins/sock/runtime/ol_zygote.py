@@ -68,11 +68,6 @@ REAPER = None
 SPARE_CHECK_S = 1.0
 
 _libc = ctypes.CDLL(None, use_errno=True)
-import time
-_TR = None
-def T(tag):
-    if _TR is not None:
-        os.write(_TR, f"{tag} {time.monotonic_ns()} {time.process_time_ns()}\n".encode())
 
 
 def _check(result, what):
@@ -142,13 +137,11 @@ def enter_sandbox(req, ns_fds, cgroup_fds):
         os.write(fd, b"0")  # "0": the writing process itself, in v1 and v2 alike
         os.write(fd, b"1")  # our reaper (pid 1 here), which would otherwise stay in the zygote's cgroup
         os.close(fd)
-        T("C-cg1")
     # The mount namespace last: it changes our root and cwd to the new sandbox's.
     for kind, fd in sorted(zip(req["ns"], ns_fds), key=lambda p: p[0] == "mnt"):
         setns(fd, kind)
         os.close(fd)
     os.chdir("/")
-    T("C-setns")
     # Output outside invocations goes where the sandbox's own program's goes.
     holder = req.get("stdio_from")
     if holder:
@@ -195,7 +188,6 @@ def run_leaf(req, conn_fd):
     """In C, pid 2 of the new pid namespace: become a normal runtime serving the function."""
     # Every instance must differ from its siblings: the zygote's PRNG state was copied.
     random.seed()
-    T("C-seeded")
     # The zygote's own fds (listener, request fds, the exit fifo) are closed by now;
     # the packages' fds stay (the suitability check keeps unsafe ones out of zygotes).
     import ol_runtime
@@ -259,7 +251,6 @@ def serve_request(conn, to_b):
     """C: the request taken; enter the new sandbox, hand the exit FIFO to B, become the instance (or a child zygote)."""
     try:
         req, fds = receive(conn)
-        T("C-received")
         n_ns, n_cg = len(req["ns"]), req["cgroups"]
         # Then the instance's env file, which only the instance reads.
         if len(fds) != n_ns + n_cg + 1:
@@ -279,10 +270,8 @@ def serve_request(conn, to_b):
         socket.send_fds(to_b, [b"f"], [fifo_fd])
         os.close(fifo_fd)
         to_b.close()
-        T("C-fifo")
         if not zygote:
             become_leaf_user(req, env_fd)
-            T("C-user")
     except Exception as e:
         answer(conn_fd, f"error cannot enter the new sandbox: {e}")
         os._exit(1)
@@ -312,7 +301,14 @@ def warm_up():
     the pages those steps write (reference counts, caches) are copied from
     the zygote now, not while a caller waits for its instance.
     """
-    json.loads('{"ns": ["net", "mnt"], "cgroups": 1, "uid": 1, "gid": 1, "exit_fifo": "/x", "stdio_from": 2, "seccomp": null, "runtime": ["--socket", "/x"]}')
+    one, other = socket.socketpair()
+    socket.send_fds(one, [b'{"ns": ["net", "mnt"], "cgroups": 1, "uid": 1, "gid": 1, "exit_fifo": "/x", "stdio_from": 2, "seccomp": null}'], [one.fileno()])
+    data, fds, _, _ = socket.recv_fds(other, 1 << 10, MAX_FDS)
+    json.loads(data)
+    for fd in fds:
+        os.close(fd)
+    one.close()
+    other.close()
     base64.b64decode(b"AAAAAAAAAAA=")
     SockFprog(1, ctypes.addressof(ctypes.create_string_buffer(b"\0" * 8, 8)))
     for cap in range(64):
@@ -335,7 +331,6 @@ def run_spare(listener, taken):
     listener.close()
     taken.send(b"taken")
     taken.close()
-    T("C-accepted")
     return conn
 
 
@@ -452,8 +447,6 @@ def main(argv=None):
     except BaseException as e:
         os.write(args.status_fd, f"error {type(e).__name__}: {e}\n".encode())
         return 1
-    global _TR
-    _TR = os.open("/host/trace", os.O_WRONLY|os.O_CREAT|os.O_APPEND, 0o644)
     os.write(args.status_fd, b"ready\n")
     os.close(args.status_fd)
     serve(*server)
