@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { access, constants, mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { CgroupFileCache } from './cgroup-file-cache';
 import { Backoff } from './wait-for-file';
@@ -84,8 +84,13 @@ const openFiles = new CgroupFileCache();
  * read itself, on every request (bench/: worker-overhead, docs/performance.md).
  */
 export async function readCgroupFile(file: string): Promise<string> {
+  // cgroup v1 keeps a pid list per open file (about 1 s): re-read on a kept fd, cgroup.procs
+  // and tasks miss processes that joined (and keep ones that left) since the first read.
+  if (PID_LIST_FILE.test(file)) return readFileSync(file, 'utf8').trim();
   return openFiles.read(file).trim();
 }
+
+const PID_LIST_FILE = /\/(cgroup\.procs|tasks)$/;
 
 /** The file's trimmed content, or undefined when this kernel does not have it. */
 export async function readOptionalFile(file: string): Promise<string | undefined> {
@@ -107,10 +112,10 @@ export async function writeCgroupFile(file: string, value: string | number): Pro
 }
 
 /**
- * A write the kernel completes without waiting (freezer state, resetting a
- * peak): synchronous, like the reads, because it runs twice per request.
- * Not for limits (lowering memory reclaims) or cgroup.procs (takes a
- * global lock): those stay off the event loop with writeCgroupFile.
+ * A write the kernel completes at once (resetting a peak): synchronous, like
+ * the reads, because it runs on every request. Not for limits (lowering
+ * memory reclaims), cgroup.procs (takes a global lock) or freezer state
+ * (about 4 ms in the kernel): those stay off the event loop with writeCgroupFile.
  */
 export function writeCgroupFileNow(file: string, value: string | number): void {
   try {

@@ -11,7 +11,6 @@ import {
   removeCgroupDir,
   waitForFileContent,
   writeCgroupFile,
-  writeCgroupFileNow,
   writeOptionalFile,
   readOptionalFile,
   UsageWindowSlot,
@@ -141,7 +140,7 @@ export class V2Cgroup implements Cgroup {
   }
 
   private async setFrozen(value: '0' | '1'): Promise<void> {
-    writeCgroupFileNow(this.file('cgroup.freeze'), value);
+    await writeCgroupFile(this.file('cgroup.freeze'), value);
     await waitForEvent(this.dir, 'frozen', value, this.giveUpMs);
   }
 

@@ -11,7 +11,7 @@ export interface EvictionConfig {
 }
 
 export const EVICTION_DEFAULTS: Readonly<EvictionConfig> = {
-  pause_after_ms: 0,
+  pause_after_ms: 1000,
   destroy_after_ms: 300_000,
   forget_after_ms: 600_000,
   sweep_ms: 1000,

@@ -19,7 +19,7 @@ export const FIFO_DEFAULTS: Readonly<FifoConfig> = {
   max_instances_per_function: 8,
   max_instances: 32,
   retry_after_s: 1,
-  pause_idle: true,
+  pause_idle: false,
   mem_pool_mb: 0,
 };
 

@@ -68,8 +68,8 @@ test('sequential requests reuse one instance', { timeout: TIMEOUT_MS }, async ()
   assert.deepEqual(backend.misuses, []);
 });
 
-test('idle instances are paused, unpaused on reuse, and not paused when handed straight to a waiter', { timeout: TIMEOUT_MS }, async () => {
-  const { backend, scheduler } = setup({ max_instances_per_function: 1 });
+test('pause_idle true: idle instances are paused, unpaused on reuse, and not paused when handed straight to a waiter', { timeout: TIMEOUT_MS }, async () => {
+  const { backend, scheduler } = setup({ max_instances_per_function: 1, pause_idle: true });
   const f = fnOf('f');
   await scheduler.run(f, inv());
   const sb = backend.created[0];
