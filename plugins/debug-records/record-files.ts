@@ -35,8 +35,16 @@ const SUFFIX = '.json';
  * stdout and stderr. One file, because every invocation writes a record:
  * a directory of three files cost a mkdir, three writes and, when pruned,
  * a readdir, three unlinks and a rmdir per request on the worker's thread.
+ *
+ * Records of calls that succeeded and printed nothing (most calls) stay in
+ * memory only: they hold nothing worth a file write per request, and
+ * nothing a restart would need. They are listed and served like the others
+ * and bounded by the same rules, which the store applies to both.
  */
 export class RecordFiles {
+  /** Per function, by request id: the records kept in memory only. */
+  private readonly light = new Map<string, Map<string, RecordFile>>();
+
   constructor(private readonly root: string) {}
 
   file(fn: string, requestId: string): string {
@@ -51,6 +59,11 @@ export class RecordFiles {
       stdout: output?.stdout ?? '',
       stderr: output?.stderr ?? '',
     };
+    if (rec.outcome === 'ok' && !stored.stdout && !stored.stderr) {
+      const forFn = this.light.get(rec.function) ?? new Map<string, RecordFile>();
+      this.light.set(rec.function, forFn.set(rec.requestId, stored));
+      return;
+    }
     const file = this.file(rec.function, rec.requestId);
     const text = JSON.stringify(stored);
     // The function's directory exists after its first record: create it only when missing.
@@ -73,8 +86,14 @@ export class RecordFiles {
   }
 
   async remove(fn: string, requestId?: string): Promise<void> {
-    if (requestId) await fs.rm(this.file(fn, requestId), { force: true });
-    else await fs.rm(path.join(this.root, fn), { recursive: true, force: true });
+    const forFn = this.light.get(fn);
+    if (requestId && forFn?.delete(requestId)) {
+      if (forFn.size === 0) this.light.delete(fn);
+      return;
+    }
+    if (requestId) return fs.rm(this.file(fn, requestId), { force: true });
+    this.light.delete(fn);
+    await fs.rm(path.join(this.root, fn), { recursive: true, force: true });
   }
 
   /** Every complete record on disk, per function, for rebuilding the index at start. */
@@ -98,6 +117,8 @@ export class RecordFiles {
   }
 
   private async readFile(fn: string, requestId: string): Promise<RecordFile | null> {
+    const kept = this.light.get(fn)?.get(requestId);
+    if (kept) return kept;
     try {
       return JSON.parse(await fs.readFile(this.file(fn, requestId), 'utf8')) as RecordFile;
     } catch {

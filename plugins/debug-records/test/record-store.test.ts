@@ -92,3 +92,20 @@ test('names that cannot be directory names are not recorded', async () => {
   assert.deepEqual(fs.readdirSync(path.join(dir, 'debug')), []);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('a call that succeeded and printed nothing is listed and served from memory, with no file written', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oldr-'));
+  const s = store(dir);
+  await s.start();
+  const quiet: InvocationRecord = { ...rec('f', 'q1'), output: { stdout: '', stderr: '', stdoutBytes: 0, stderrBytes: 0, truncated: false } };
+  s.record(quiet);
+  s.record(rec('f', 'loud1'));
+  await s.stop();
+  assert.deepEqual(s.list('f').map((r) => r.requestId), ['q1', 'loud1']);
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'debug', 'f')), ['loud1.json']);
+  assert.equal((await s.files.read('f', 'q1'))?.outcome, 'ok');
+  assert.equal(await s.files.readStream('f', 'q1', 'stdout'), '');
+  await s.files.remove('f', 'q1');
+  assert.equal(await s.files.read('f', 'q1'), null);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
