@@ -6,7 +6,7 @@ import { EXAMPLES, REPO } from './context';
 
 /** The sandbox runtime, run unchanged by the baselines. */
 export const RUNTIME_DIR = path.join(REPO, 'plugins/sock/runtime');
-export const RUNTIME_SCRIPT = 'ol_runtime.py';
+export const RUNTIME_SCRIPT = 'ol_serve.py'; // the entry the worker's sandboxes run (plugins/sock/runtime-location.ts)
 export const PYTHON = '/usr/bin/python3';
 /** The status fd the runtime writes "ready" to (stdio index 3 of the spawn). */
 const STATUS_FD = 3;
