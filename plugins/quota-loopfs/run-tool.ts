@@ -1,15 +1,3 @@
-import { execFile } from 'node:child_process';
-
-/** Runs a host tool; a failure names the command, its exit and its stderr. */
-export function runTool(cmd: string, args: string[], hint: string, okCodes: number[] = [0]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: 120_000 }, (err, stdout, stderr) => {
-      if (!err || okCodes.includes(Number((err as { code?: unknown }).code))) return resolve(stdout);
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return reject(new Error(`${cmd} is not installed: ${hint}`));
-      reject(new Error(`${cmd} ${args.join(' ')} failed (${err.message.split('\n')[0]}): ${String(stderr).trim() || String(stdout).trim()}`));
-    });
-  });
-}
+export { runTool } from '../../core';
 
 export const E2FS_HINT = 'install e2fsprogs (apt-get install e2fsprogs; .ci/run does)';
