@@ -21,18 +21,7 @@ export function sandboxDir(w: RunningWorker, hierarchy: string): string {
 export const readV1 = (w: RunningWorker, hierarchy: string, file: string) => readFileSync(path.join(sandboxDir(w, hierarchy), file), 'utf8').trim();
 
 /** Polls a cgroup file the test reads while a request runs (the test observes; the product waits on nothing). */
-export async function until(read: () => string, want: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    let got = '';
-    try {
-      got = read();
-    } catch {}
-    if (got === want) return;
-    if (Date.now() > end) assert.fail(`still ${got}, expected ${want}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from '../../../test/helpers/until';
 
 /** Destroys the function's instances, so the next function's sandbox is the only one. */
 export function retire(w: RunningWorker, name: string): Promise<void> {
