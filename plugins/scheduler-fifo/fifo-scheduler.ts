@@ -296,7 +296,7 @@ export class FifoScheduler implements Scheduler {
     void this.resume(inst).then((ok) => {
       if (ok) return w.resolve(inst);
       pool.busy--;
-      void this.destroy(inst, 'could not be unpaused');
+      void this.destroy(inst, inst.sandbox.state === 'dead' ? 'died while idle' : 'could not be unpaused');
       pool.queue.unshift(w);
       this.waiting.add(pool);
       this.afterChange(pool);
@@ -305,7 +305,9 @@ export class FifoScheduler implements Scheduler {
 
   private async resume(inst: Instance): Promise<boolean> {
     await inst.settling;
-    if (inst.broken) return false;
+    // An idle instance can die unseen (its process exited, the eviction sweeper or a
+    // teardown destroyed it): drop it here rather than hand the request a corpse.
+    if (inst.broken || inst.sandbox.state === 'dead') return false;
     if (!inst.paused) return true;
     try {
       await inst.sandbox.unpause();

@@ -433,3 +433,13 @@ test('idleInstances and evictIdle let a policy pause and destroy idle instances,
   assert.equal(servedBy(await scheduler.run(fnOf('b'), inv())), 'sb2');
   assert.deepEqual(backend.misuses, []);
 });
+
+test('an idle instance that died unseen is dropped, and the request gets a new instance', { timeout: TIMEOUT_MS }, async () => {
+  const { backend, scheduler } = setup();
+  const f = fnOf('f');
+  assert.equal(servedBy(await scheduler.run(f, inv())), 'sb1');
+  backend.created[0].state = 'dead'; // its process exited while idle; nothing told the scheduler
+  assert.equal(servedBy(await scheduler.run(f, inv())), 'sb2');
+  assert.equal(backend.created.length, 2);
+  assert.deepEqual(backend.misuses, []);
+});
