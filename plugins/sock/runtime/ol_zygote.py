@@ -116,6 +116,10 @@ def drop_privileges(uid, gid):
     os.setgid(gid)
     os.setuid(uid)  # from uid 0: clears the permitted and effective sets
     prctl(PR_SET_NO_NEW_PRIVS, 1)
+    # A uid change without exec leaves the process non-dumpable: its /proc/self
+    # files would belong to root and the function could not read its own
+    # environ, maps or mem, as it can in a fresh instance (which execs).
+    prctl(PR_SET_DUMPABLE, 1)
 
 
 def exit_status(status):
