@@ -403,3 +403,27 @@ def f(event):
     fs.rmSync(path.dirname(captureDir), { recursive: true, force: true });
   }
 });
+
+test('X-OL-Output: the runtime reports each call\'s output sizes and removes the files of a call that printed nothing', async () => {
+  const code = `
+def f(event):
+    if event:
+        print("x" * event)
+    return event
+`;
+  const captureDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ol-capture-')), 'out');
+  const rt = await startRuntime({ 'f.py': code }, ['--capture-dir', captureDir]);
+  try {
+    const quiet = await request(rt, 'POST', '/run', '0', { 'X-OL-Capture': 'quiet' });
+    assert.equal(quiet.headers['x-ol-output'], '0 0');
+    assert.deepEqual(fs.readdirSync(captureDir), [], 'nothing left for the worker to open');
+    const loud = await request(rt, 'POST', '/run', '5', { 'X-OL-Capture': 'loud' });
+    assert.equal(loud.headers['x-ol-output'], '6 0');
+    assert.equal(fs.readFileSync(path.join(captureDir, 'loud.stdout'), 'utf8'), 'xxxxx\n');
+    const uncaptured = await request(rt, 'POST', '/run', '0');
+    assert.equal(uncaptured.headers['x-ol-output'], undefined, 'no capture asked, no sizes reported');
+  } finally {
+    await rt.stop();
+    fs.rmSync(path.dirname(captureDir), { recursive: true, force: true });
+  }
+});
