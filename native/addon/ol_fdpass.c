@@ -8,6 +8,7 @@
  *       blocks on the peer (a zygote forking a child).
  *   pidfdOpen(pid) -> number           pidfd_open(2), closed with fs.closeSync
  *   pidfdSendSignal(pidfd, signal)     pidfd_send_signal(2): no pid-reuse race
+ *   spawn(file, args, pipes, onExit)   posix_spawn without copying the worker (ol_spawn.c)
  *
  * The fds passed to request() stay owned by the caller (the kernel duplicates
  * them into the message).
@@ -24,6 +25,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "ol_spawn.h"
 
 #define MAX_FDS 32
 #define MAX_ANSWER 65536
@@ -293,6 +296,7 @@ static napi_value init(napi_env env, napi_value exports)
         { "pidfdSendSignal", NULL, pidfd_send_signal_js, NULL, NULL, NULL, napi_enumerable, NULL },
     };
     CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+    CHECK(env, ol_define_spawn(env, exports));
     return exports;
 }
 
