@@ -39,15 +39,21 @@ interface Row {
 
 /** The worker of the count being measured: Ctrl-C stops it, so its sandboxes do not outlive the bench. */
 let current: RunningWorker | undefined;
+/** Generated registry dirs not yet removed. */
+const registries = new Set<string>();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
     process.stderr.write(`${sig}: stopping the worker\n`);
-    void (current?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+    void (current?.stop() ?? Promise.resolve()).finally(() => {
+      for (const dir of registries) fs.rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
   });
 }
 
 async function runCount(n: number, budgetMs: number): Promise<Row[]> {
   const registry = fs.mkdtempSync(path.join(os.tmpdir(), 'olb-fns-'));
+  registries.add(registry);
   makeFunctions(registry, n);
   const w = (current = await startWorker([
     `registry-dir.dirs=[${registry}]`,
@@ -88,6 +94,7 @@ async function runCount(n: number, budgetMs: number): Promise<Row[]> {
     current = undefined;
     await w.stop();
     fs.rmSync(registry, { recursive: true, force: true });
+    registries.delete(registry);
   }
 }
 
