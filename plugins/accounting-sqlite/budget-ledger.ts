@@ -66,6 +66,8 @@ export class BudgetLedger {
   }
 
   private coveringOf(subject: BudgetSubject): Window[] {
+    // No budgets, nothing to remember per function (issue #7: no per-function state while idle).
+    if (this.windows.length === 0) return this.windows;
     const key = `${subject.owner}\0${subject.function}`;
     let found = this.covering.get(key);
     if (!found) {
