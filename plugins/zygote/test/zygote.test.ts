@@ -83,7 +83,8 @@ async function worker(zygote: Record<string, unknown>, withCheck = true): Promis
     zygote: { package_dirs: [ZYGOTE_PACKAGES], learn_after: 1, ...zygote },
   };
   const fns = functionsDir();
-  const w = await startWorker([`registry-dir.dirs=[${fns}]`], zygoteTestConfig(plugins, sections));
+  // revalidate_ms=0: coldAgain() edits code in place and the next call must see it at once.
+  const w = await startWorker([`registry-dir.dirs=[${fns}]`, 'registry-dir.revalidate_ms=0'], zygoteTestConfig(plugins, sections));
   workers.push(w);
   functionDirs.set(w, fns);
   return w;
