@@ -181,7 +181,13 @@ test('a mounted-directory secret rotated by a kubelet-style ..data swap reaches 
 test('the audit log records each attempt, with request id and decision, without the value', async () => {
   const r = await w.run('proxy-user', { call: { secret: 'api-token', url: `${api}/audited` } });
   const reqId = r.headers['x-request-id'];
-  const lines = fs.readFileSync(path.join(w.worker.paths.root, 'secrets-audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  // The file is appended through a stream: its line may land just after the answer.
+  const readAudit = () => fs.readFileSync(path.join(w.worker.paths.root, 'secrets-audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  let lines = readAudit();
+  for (let i = 0; i < 100 && !lines.some((l) => l.request_id === reqId); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    lines = readAudit();
+  }
   const mine = lines.filter((l) => l.request_id === reqId);
   assert.equal(mine.length, 1);
   assert.deepEqual({ ...mine[0], time: undefined, sandbox: undefined }, {
