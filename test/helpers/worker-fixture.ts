@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
-import { Client } from 'undici';
+import { Client, Pool, type Dispatcher } from 'undici';
 import { DEFAULT_CONFIG_FILE } from '../../core/config/load-config';
 import { Worker } from '../../core/lifecycle/worker';
 
@@ -30,7 +30,7 @@ export interface RunningWorker {
 }
 
 /** One HTTP request through an undici client; the body is parsed as JSON when it is JSON. */
-export async function sendRequest(client: Client, method: string, urlPath: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
+export async function sendRequest(client: Dispatcher, method: string, urlPath: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
   const res = await client.request({ method: method as any, path: urlPath, body, headers });
   const text = await res.body.text();
   let json: any;
@@ -51,7 +51,7 @@ export async function startWorker(overrides: string[] = [], configFile: string =
     overrides: ['http.port=0', `registry-dir.dirs=[${EXAMPLES}, ${TEST_FUNCTIONS}]`, ...overrides],
     logger: pino({ level: process.env.OL_TEST_LOG ?? 'silent' }),
   });
-  const pub = new Client(`http://127.0.0.1:${worker.port}`, { connections: 64, pipelining: 0 } as any);
+  const pub = new Pool(`http://127.0.0.1:${worker.port}`, { connections: 64 });
   const adm = new Client('http://localhost', { socketPath: worker.paths.adminSocket });
   return {
     worker,
