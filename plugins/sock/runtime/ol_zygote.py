@@ -321,6 +321,11 @@ def warm_up():
     dict(e.decode().split("=", 1) for e in b"A=1\0B=2\0".split(b"\0")[:-1])
     set_environ(dict(os.environ))
     random.random()
+    import ol_runtime
+    try:
+        ol_runtime.rehearse(f"/tmp/.ol-rehearsal-{os.getpid()}")
+    except Exception as e:  # only slower: the instance pays for these pages itself
+        sys.stderr.write(f"ol-zygote: the spare's rehearsal failed: {type(e).__name__}: {e}\n")
 
 
 def run_spare(listener, taken):

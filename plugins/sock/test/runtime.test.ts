@@ -2,7 +2,7 @@
 // run directly on the host: no sandbox, a temp dir as code and socket dir.
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn, ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -425,5 +425,31 @@ def f(event):
   } finally {
     await rt.stop();
     fs.rmSync(path.dirname(captureDir), { recursive: true, force: true });
+  }
+});
+
+test('rehearse() (run by each zygote spare) serves one request and leaves no file, module, sys.path entry or cwd change behind', () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ol-rehearsal-'));
+  const script = [
+    'import json, os, sys',
+    'import ol_runtime',
+    'before = (list(sys.path), set(sys.modules), os.getcwd(), ol_runtime._capture_dir)',
+    `ol_runtime.rehearse(${JSON.stringify(path.join(work, 'r'))})`,
+    'after = (list(sys.path), set(sys.modules), os.getcwd(), ol_runtime._capture_dir)',
+    'print(json.dumps({"path": before[0] == after[0], "new_modules": sorted(after[1] - before[1]), "cwd": before[2] == after[2],',
+    '                  "capture": after[3], "cached": ol_runtime._libc is not None}))',
+  ].join('\n');
+  const r = spawnSync(PYTHON, ['-B', '-c', script], { cwd: path.dirname(RUNTIME_PY), encoding: 'utf8', env: {} });
+  try {
+    assert.equal(r.status, 0, r.stderr);
+    const seen = JSON.parse(r.stdout);
+    // The request went through the capture path: its lazily imported ctypes and libc handle are set up now
+    // (what a spare should have ready); the throwaway function's module is gone.
+    const { new_modules: modules, ...rest } = seen;
+    assert.deepEqual(rest, { path: true, cwd: true, capture: null, cached: true });
+    assert.deepEqual(modules.filter((m: string) => !/^(_?ctypes|ctypes\.|_?struct)$|^ctypes\./.test(m)), []);
+    assert.deepEqual(fs.readdirSync(work), [], 'rehearsal files left');
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
   }
 });
