@@ -50,6 +50,11 @@ export class DirRegistry implements FunctionRegistry {
     this.limits = { maxArchiveBytes: c.max_archive_bytes, maxUnpackedBytes: c.max_unpacked_bytes, maxFiles: c.max_files };
   }
 
+  /** Forget the remembered lookups (and stop their expiry timer). */
+  stop(): void {
+    this.recent.clear();
+  }
+
   /** Creates upload_dir, sweeps what a crashed worker left there, warns about missing dirs. Runs once. */
   start(): Promise<void> {
     return (this.prepared ??= this.prepare());

@@ -26,4 +26,7 @@ export default definePlugin({
   async start(ctx) {
     await ctx.resolve(DirRegistry).start();
   },
+  stop(ctx) {
+    ctx.resolve(DirRegistry).stop();
+  },
 });

@@ -10,6 +10,7 @@ import { ConfigError, FunctionRegistryPoint, Tokens, type FunctionRegistry } fro
 import { workerPaths } from '../../../core/lifecycle/worker-paths';
 import { Kernel } from '../../../core/plugin/kernel';
 import { DirRegistry } from '../dir-registry';
+import { LookupCache } from '../lookup-cache';
 import { RegistryError } from '../registry-error';
 import { archiveOf, makeRegistry, silent, tarGz, tempDir, writeTree } from './fixtures';
 
@@ -112,6 +113,19 @@ test('an in-place edit is seen once revalidate_ms has passed; until then the las
   assert.equal((await registry.lookup('fn'))!.version, v1, 'within the TTL the cached answer is reused');
   await new Promise((r) => setTimeout(r, 350));
   assert.notEqual((await registry.lookup('fn'))!.version, v1, 'after the TTL the edit is seen');
+});
+
+test('remembered lookups are all dropped a TTL after the last one, and then no timer is left', async () => {
+  const cache = new LookupCache<string>(60);
+  for (const name of ['a', 'b', 'c']) cache.set(name, name);
+  assert.equal(cache.size, 3);
+  assert.ok(cache.sweeping, 'the expiry timer runs while entries are held');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(cache.size, 0, 'entries of functions not looked up again are gone without another lookup');
+  assert.equal(cache.sweeping, false, 'no timer once empty');
+  cache.set('d', 'd');
+  cache.clear();
+  assert.equal(cache.sweeping, false, 'clear() (worker stop) stops the timer');
 });
 
 test('an install or removal through the registry is seen at once, whatever revalidate_ms says', async () => {
