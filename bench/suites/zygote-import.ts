@@ -5,6 +5,7 @@ import type { BenchContext } from '../lib/context';
 import { REPO } from '../lib/context';
 import { sharedKernel, type Kernel } from '../lib/in-process-worker';
 import { processMemory } from '../lib/proc';
+import { untilCpusQuiet } from '../lib/quiesce';
 import { percentile } from '../lib/stats';
 import { compared, defineSuite } from '../lib/suite';
 import { expectForks, zygoteForks, zygoteOverrides } from '../lib/zygote';
@@ -73,14 +74,16 @@ export default defineSuite({
   order: 25,
   async run(ctx) {
     const [fresh, zygote] = await kernels(ctx);
-    // Warm-up: the suitability probe and the zygotes' start happen once, outside the figures.
-    for (const k of [zygote, fresh]) await (await coldStart(k, -1)).sandbox.destroy('bench warm-up');
+    // Warm-up, outside the figures: the suitability probe and the zygotes' start happen once; the
+    // worker's own code paths (JIT) and the zygote's first spares settle over a few more.
+    for (let i = 0; i < 3; i++) for (const k of [zygote, fresh]) await (await coldStart(k, -1)).sandbox.destroy('bench warm-up');
     const forksBefore = await zygoteForks(zygote.worker.paths.adminSocket);
-    const rounds = ctx.pick(15, 4);
+    const rounds = ctx.pick(20, 4);
     const viaFresh: number[] = [];
     const viaZygote: number[] = [];
     for (let i = 0; i < rounds; i++) {
       for (const [k, into] of [[fresh, viaFresh], [zygote, viaZygote]] as const) {
+        await untilCpusQuiet();
         const { ms, sandbox } = await coldStart(k, i);
         into.push(ms);
         await sandbox.destroy('bench: the next call is a cold start');
@@ -102,7 +105,7 @@ export default defineSuite({
         compared('slowpkg idle instance, PSS, forked', 'MiB', [memZygote.pss], base([memFresh.pss])),
       ],
       notes: [
-        `${rounds} cold starts each, alternating: sandbox create (fork from the slowpkg zygote, or fresh) until its first answer, at the SandboxBackend (no HTTP, no scheduler); the p50 row's median is the p50 over rounds (ratio: per paired round), the p99 row holds the p99 of each side`,
+        `${rounds} cold starts each, alternating, each once the CPUs were idle again (the last round's teardown done): sandbox create (fork from the slowpkg zygote, or fresh) until its first answer, at the SandboxBackend (no HTTP, no scheduler); the p50 row's median is the p50 over rounds (ratio: per paired round), the p99 row holds the p99 of each side`,
         `speed-up: ${(percentile(viaFresh, 50) / percentile(viaZygote, 50)).toFixed(1)}x at p50, ${(percentile(viaFresh, 99) / percentile(viaZygote, 99)).toFixed(1)}x at p99`,
         'memory: one idle instance after its first call, every process of its cgroup; the forked one shares slowpkg\'s ~20 MB of tables with its zygote',
       ],
