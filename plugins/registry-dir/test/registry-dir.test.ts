@@ -230,7 +230,9 @@ test('a refused re-install leaves the installed version untouched', async () => 
 
 test('concurrent installs of one name never leave a mixed or missing directory', async () => {
   const readOnly = writeTree(tempDir(), { 'fn/f.py': 'read-only\n' });
-  const { registry, uploadDir } = makeRegistry({ dirs: [readOnly] });
+  // revalidate_ms 0: every lookup looks at the disk mid-swap (a remembered answer would prove
+  // nothing, and a loop of them, never waiting for I/O, would starve the installs).
+  const { registry, uploadDir } = makeRegistry({ dirs: [readOnly], revalidate_ms: 0 });
   const archives = await Promise.all(
     Array.from({ length: 8 }, (_, i) => archiveOf(Object.fromEntries([['f.py', `v${i}\n`], ...Array.from({ length: 20 }, (_, j) => [`m${j}.py`, `v${i}\n`])]))),
   );
