@@ -34,4 +34,5 @@ export * from './util/cgroup-keys';
 export * from './util/budgets';
 export * from './util/local-packages';
 export * from './util/run-tool';
+export * from './util/single-flight';
 export { checkKnobs, describeRange, type CgroupPolicy, type CgroupKeyPolicy, type KnobSource } from './config/cgroup-policy';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Logger } from '../../core';
+import { SingleFlight, type Logger } from '../../core';
 import { BuildCache } from './build-cache';
 import { parseMetadata, type CoreMetadata } from './wheel-metadata';
 import { installWheel } from './wheel-install';
@@ -26,7 +26,7 @@ export interface StoreUsage {
  */
 export class PackageStore {
   private readonly entries = new Map<string, Entry>();
-  private readonly installing = new Map<string, Promise<string>>();
+  private readonly installing = new SingleFlight<string, string>();
   /** Versions each loaded function needs (its latest resolution). */
   private readonly byFunction = new Map<string, Set<string>>();
   /** Versions each live sandbox has mounted. */
@@ -65,12 +65,7 @@ export class PackageStore {
       this.touch(key);
       return this.dirOf(name, version);
     }
-    let p = this.installing.get(key);
-    if (!p) {
-      p = this.install(key, wheel).finally(() => this.installing.delete(key));
-      this.installing.set(key, p);
-    }
-    return p;
+    return this.installing.run(key, () => this.install(key, wheel));
   }
 
   has(name: string, version: string): boolean {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { eq } from '@renovatebot/pep440';
-import type { LoadedFunction, Logger, SandboxBackend } from '../../core';
+import { SingleFlight, type LoadedFunction, type Logger, type SandboxBackend } from '../../core';
 import { BuildCache, type BuiltWheel } from './build-cache';
 import { BUILD_HANDLER } from './build-handler';
 import { readBuildSystem } from './build-system';
@@ -53,18 +53,13 @@ const LOG_LINES = 25;
  * Results are cached per name==version; concurrent builds of one are shared.
  */
 export class SdistBuilder {
-  private readonly inFlight = new Map<string, Promise<BuiltWheel>>();
+  private readonly inFlight = new SingleFlight<string, BuiltWheel>();
 
   constructor(private readonly opts: SdistBuilderOptions) {}
 
   build(sdist: SdistToBuild): Promise<BuiltWheel> {
     const key = `${sdist.name}-${sdist.version}`;
-    let p = this.inFlight.get(key);
-    if (!p) {
-      p = this.cachedOrBuilt(key, sdist).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, p);
-    }
-    return p;
+    return this.inFlight.run(key, () => this.cachedOrBuilt(key, sdist));
   }
 
   private async cachedOrBuilt(key: string, sdist: SdistToBuild): Promise<BuiltWheel> {

@@ -3,6 +3,7 @@ import type { DependencyContainer } from 'tsyringe';
 import {
   PackageResolverPoint,
   SandboxBackendPoint,
+  SingleFlight,
   Tokens,
   inject,
   injectable,
@@ -38,7 +39,7 @@ const PACKAGES_MOUNT = '/packages';
 @injectable()
 export class SuitabilityChecker implements ZygoteSuitability, SandboxCustomizer {
   private readonly cache: VerdictCache;
-  private readonly inFlight = new Map<string, Promise<SuitabilityVerdict | null>>();
+  private readonly inFlight = new SingleFlight<string, SuitabilityVerdict | null>();
   /** fd signatures of a clean runtime (stdio, its sockets): not the package's doing. */
   private baseline?: Promise<string[]>;
   /** Package dirs to mount, per probe function. */
@@ -60,12 +61,7 @@ export class SuitabilityChecker implements ZygoteSuitability, SandboxCustomizer 
     const key = `${found.name}==${found.version}`;
     const cached = await this.cache.get(found.name, found.version);
     if (cached) return cached;
-    let pending = this.inFlight.get(key);
-    if (!pending) {
-      pending = this.probe(found).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, pending);
-    }
-    return pending;
+    return this.inFlight.run(key, () => this.probe(found));
   }
 
   async inspect(pid: number, allowedFds: number[]): Promise<SuitabilityReason[]> {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
+  SingleFlight,
   Tokens,
   ZygoteSuitabilityPoint,
   inject,
@@ -50,7 +51,7 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
   readonly tree: ZygoteTree;
   private readonly leaves = new Map<string, TreeNode>();
   private readonly verdicts = new Map<string, Promise<boolean>>();
-  private readonly starting = new Map<TreeNode, Promise<Zygote>>();
+  private readonly starting = new SingleFlight<TreeNode, Zygote>();
   private readonly forks: Counter<'result'>;
   private readonly retired: Counter<'reason'>;
   private timer?: NodeJS.Timeout;
@@ -177,12 +178,7 @@ export class ZygotePoolService implements ZygotePool, SandboxCustomizer {
       this.log.warn({ zygote: node.pins }, 'zygote died; recreating it');
       this.drop(node);
     }
-    let pending = this.starting.get(node);
-    if (!pending) {
-      pending = this.startZygote(node, backend).finally(() => this.starting.delete(node));
-      this.starting.set(node, pending);
-    }
-    return pending;
+    return this.starting.run(node, () => this.startZygote(node, backend));
   }
 
   private async startZygote(node: TreeNode, backend: ZygoteBackend): Promise<Zygote> {
