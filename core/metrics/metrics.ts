@@ -31,7 +31,7 @@ export class Metrics {
   readonly cgroupAnomalies: Counter<'driver' | 'op' | 'anomaly'>;
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'ol_worker_' });
+    processMetrics();
     this.invocations = this.counter({ name: 'ol_invocations_total', help: 'Invocations by function and outcome', labelNames: ['function', 'outcome'] });
     this.invocationSeconds = this.histogram({ name: 'ol_invocation_seconds', help: 'Invocation latency by phase: total, run (inside the sandbox), wait (queue and cold start)', labelNames: ['function', 'phase'] });
     this.cgroupOpSeconds = this.histogram({ name: 'ol_cgroup_op_seconds', help: 'Duration of cgroup operations', labelNames: ['driver', 'op'] });
@@ -72,10 +72,29 @@ export class Metrics {
     }
   }
 
-  /** The exposition text and its content type. */
+  /** The exposition text (the process's metrics, then the worker's) and its content type. */
   async scrape(): Promise<{ contentType: string; text: string }> {
-    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+    const text = (await processMetrics().metrics()) + '\n' + (await this.registry.metrics());
+    return { contentType: this.registry.contentType, text };
   }
+}
+
+/** Event loop lag is sampled by a timer of this period (prom-client's default, 10 ms, wakes an idle worker 100 times a second). */
+const EVENT_LOOP_SAMPLE_MS = 100;
+let processRegistry: Registry | undefined;
+
+/**
+ * The Node process's own metrics (CPU, memory, GC, event loop lag), made
+ * once per process: prom-client starts an event-loop monitor for each
+ * registry it fills and never stops it, so one per worker would pile up in a
+ * process that starts many (tests, the benchmarks).
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: 'ol_worker_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  }
+  return processRegistry;
 }
 
 /** An OpObserver (core/util/slow-op.ts) that feeds a cgroup driver's timings into the metrics. */

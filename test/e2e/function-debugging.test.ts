@@ -214,5 +214,7 @@ test('/metrics on the admin socket: invocations by outcome, latency by phase, co
   assert.match(m.text, /^ol_sandbox_start_seconds_count\{function="echo"\} \d+/m);
   assert.match(m.text, /^ol_instances\{state="(running|paused)"\} \d+/m);
   assert.match(m.text, /^ol_cgroup_op_seconds/m);
+  assert.match(m.text, /^ol_worker_process_cpu_seconds_total \d/m, 'the Node process metrics');
+  assert.match(m.text, /^ol_worker_nodejs_eventloop_lag_p99_seconds \d/m);
   assert.equal((await w.call('GET', '/metrics')).status, 404, '/metrics must not be public');
 });
