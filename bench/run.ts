@@ -53,19 +53,25 @@ async function main(): Promise<void> {
   }
   if (process.getuid?.() !== 0) throw new Error('npm run bench must run as root: it creates real sandboxes (namespaces, cgroups, mounts)');
 
-  const ctx = new BenchContext(Boolean(opts.quick), !opts.quiet);
-  const stop = () => void ctx.cleanup().then(() => process.exit(130));
+  let ctx: BenchContext | undefined;
+  const stop = () => void (ctx?.cleanup() ?? Promise.resolve()).then(() => process.exit(130));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const started = process.hrtime.bigint();
   const loadAtStart = os.loadavg()[0];
   const reports: SuiteReport[] = [];
-  try {
-    for (const s of suites) reports.push(await runSuite(ctx, s));
-  } finally {
-    await ctx.cleanup();
+  for (const s of suites) {
+    // A context per suite: each measures on a machine holding only what it started, not
+    // the idle workers, zygotes and runtimes of the suites before it (their timers and
+    // spares ran beside its measurements and showed up in its tail latencies).
+    ctx = new BenchContext(Boolean(opts.quick), !opts.quiet);
+    try {
+      reports.push(await runSuite(ctx, s));
+    } finally {
+      await ctx.cleanup();
+    }
   }
-  const run: RunReport = { machine: machine(loadAtStart), mode: ctx.quick ? 'quick' : 'full', seconds: msSince(started) / 1000, suites: reports };
+  const run: RunReport = { machine: machine(loadAtStart), mode: opts.quick ? 'quick' : 'full', seconds: msSince(started) / 1000, suites: reports };
   console.log(textReport(run));
   const files = writeReports(run, path.resolve(opts.out));
   console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(' and ')}`);

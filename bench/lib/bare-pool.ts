@@ -35,7 +35,7 @@ export class BareRuntimes {
   }
 }
 
-/** The run's bare runtimes, shared by every suite that needs the floor. */
+/** The suite's bare runtimes (the floor), started on first use. */
 export function sharedBareRuntimes(ctx: BenchContext): Promise<BareRuntimes> {
   return ctx.shared('bare-runtimes', async () => new BareRuntimes(ctx));
 }

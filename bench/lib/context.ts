@@ -7,9 +7,10 @@ export const REPO = path.resolve(__dirname, '../../..');
 export const EXAMPLES = path.join(REPO, 'examples');
 
 /**
- * What every suite gets: the mode, a scratch dir, run-wide shared resources
- * (one worker, baselines measured once and reused by several suites) and
- * cleanup that runs even when a suite throws or the user presses Ctrl-C.
+ * What a suite gets: the mode, a scratch dir, resources shared by the parts
+ * of the suite (a worker, a baseline measured once) and cleanup that runs
+ * when the suite ends, even when it throws or the user presses Ctrl-C.
+ * Each suite has its own (bench/run.ts): nothing of one suite outlives it.
  */
 export class BenchContext {
   readonly tmpDir: string;
@@ -32,9 +33,8 @@ export class BenchContext {
   }
 
   /**
-   * Measure or start something once per run and share it between suites:
-   * e.g. the bubblewrap cold-start baseline that the fresh-sandbox and the
-   * zygote suites both compare against, or the worker under test.
+   * Measure or start something once per suite and share it between the
+   * suite's parts: e.g. the worker under test, asked for by each helper.
    */
   shared<T>(key: string, make: () => Promise<T>): Promise<T> {
     let p = this.memo.get(key) as Promise<T> | undefined;
@@ -46,7 +46,7 @@ export class BenchContext {
     return p;
   }
 
-  /** Register a release step; they run last-registered first at the end of the run. */
+  /** Register a release step; they run last-registered first at the end of the suite. */
   onCleanup(fn: () => Promise<void> | void): void {
     this.cleanups.push(fn);
   }

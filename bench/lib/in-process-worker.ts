@@ -15,7 +15,7 @@ export interface Kernel {
   loader: FunctionLoader;
 }
 
-/** A variant of the in-process worker: its own name (one per run), config file and `-o` overrides. */
+/** A variant of the in-process worker: its own name (one per suite), config file and `-o` overrides. */
 export interface KernelVariant {
   key: string;
   configFile?: string;
@@ -25,7 +25,7 @@ export interface KernelVariant {
 /**
  * A worker booted inside the bench process, for suites that drive the
  * SandboxBackend directly (create/destroy without HTTP or scheduling in the
- * way). Started once per run (per variant), stopped at the end.
+ * way). Started once per suite (per variant), stopped at its end.
  */
 export function sharedKernel(ctx: BenchContext, variant: KernelVariant = { key: 'kernel' }): Promise<Kernel> {
   return ctx.shared(variant.key, async () => {

@@ -67,7 +67,7 @@ export class WorkerProcess {
     return JSON.parse((await this.adminCall('GET', '/stats')).text).scheduler.instances;
   }
 
-  /** A connection pool to the public listener, closed at the end of the run. */
+  /** A connection pool to the public listener, closed at the end of the suite. */
   pool(ctx: BenchContext, connections: number): Pool {
     const pool = new Pool(this.url, { connections, pipelining: 1 });
     ctx.onCleanup(() => pool.close());
@@ -84,7 +84,7 @@ export class WorkerProcess {
   }
 }
 
-/** The run's worker under test, started on first use and stopped at the end. */
+/** The suite's worker under test, started on first use and stopped at the suite's end. */
 export function sharedWorker(ctx: BenchContext): Promise<WorkerProcess> {
   return ctx.shared('worker', async () => {
     const w = await WorkerProcess.start(path.join(ctx.tmpDir, 'w'));

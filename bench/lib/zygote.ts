@@ -18,7 +18,7 @@ export function zygoteOverrides(extra: string[] = []): string[] {
   return [`plugins=[${withZygotes.join(', ')}]`, 'zygote.root=true', ...extra];
 }
 
-/** The run's worker process with zygotes (as sharedWorker, plus zygoteOverrides()). */
+/** The suite's worker process with zygotes (as sharedWorker, plus zygoteOverrides()). */
 export function sharedZygoteWorker(ctx: BenchContext): Promise<WorkerProcess> {
   return ctx.shared('zygote-worker', async () => {
     const w = await WorkerProcess.start(path.join(ctx.tmpDir, 'zw'), zygoteOverrides());
@@ -27,7 +27,7 @@ export function sharedZygoteWorker(ctx: BenchContext): Promise<WorkerProcess> {
   });
 }
 
-/** The run's in-process worker with zygotes, for suites that drive the SandboxBackend. */
+/** The suite's in-process worker with zygotes, for suites that drive the SandboxBackend. */
 export function sharedZygoteKernel(ctx: BenchContext): Promise<Kernel> {
   return sharedKernel(ctx, { key: 'zygote-kernel', overrides: zygoteOverrides() });
 }

@@ -22,6 +22,8 @@ interface Instance {
 /** The worker's sandboxes, by memory cgroup: their processes and what the kernel charges the cgroup. */
 function sandboxesOf(worker: WorkerProcess): Map<string, Instance> {
   const out = new Map<string, Instance>();
+  // Children still in the worker's own cgroup (a launcher before it joins its sandbox's) are no sandbox.
+  const own = memoryCgroupDir(worker.pid)?.dir;
   for (const pid of descendants(worker.pid)) {
     let cg;
     try {
@@ -29,7 +31,7 @@ function sandboxesOf(worker: WorkerProcess): Map<string, Instance> {
     } catch {
       continue; // exited meanwhile
     }
-    if (!cg) continue;
+    if (!cg || cg.dir === own) continue;
     const inst = out.get(cg.dir) ?? { pids: [], chargedBytes: Number(fs.readFileSync(cg.usageFile, 'utf8')) };
     inst.pids.push(pid);
     out.set(cg.dir, inst);
@@ -48,9 +50,15 @@ function sumMemory(pids: number[]): ProcMemory {
   return total;
 }
 
-/** Frozen, as the v1 freezer or the v2 cgroup.freeze reports it. */
+/** Frozen, as the v1 freezer or the v2 cgroup.freeze reports it; false once it exited (the caller looks again). */
 function frozen(pid: number): boolean {
-  const lines = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n').map((l) => l.split(':'));
+  let text;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+  } catch {
+    return false;
+  }
+  const lines = text.trim().split('\n').map((l) => l.split(':'));
   const v1 = lines.find(([, c]) => c.split(',').includes('freezer'));
   if (v1) return fs.readFileSync(`/sys/fs/cgroup/freezer${v1[2]}/freezer.state`, 'utf8').trim() === 'FROZEN';
   const v2 = lines.find(([id]) => id === '0');
